@@ -1,1 +1,34 @@
-var app = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(args).Build(); app.Run();
+using Valet.Server.Hosting;
+
+// `valet serve` passes its verb along; the server has no other.
+var serverArgs = args.SkipWhile(a => a == "serve").ToArray();
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = serverArgs, ContentRootPath = AppContext.BaseDirectory });
+var settings = ValetSettings.From(builder.Configuration);
+
+var configRead = Bootstrap.ReadConfig(settings);
+if (configRead.Config is null)
+{
+    foreach (var error in configRead.Errors)
+        Console.Error.WriteLine(error);
+    Console.Error.WriteLine("Valet did not start: fix the configuration file and start again.");
+    return 2;
+}
+
+var newHome = !File.Exists(Path.Combine(settings.Home, "valet.db"));
+builder.AddValet(settings, configRead.Config);
+var app = builder.Build();
+app.UseValet();
+
+var problems = await Bootstrap.PrepareAsync(app.Services, settings, configRead.Config, newHome, CancellationToken.None);
+if (problems.Count > 0)
+{
+    foreach (var problem in problems)
+        Console.Error.WriteLine(problem);
+    Console.Error.WriteLine("Valet did not start: fix the configuration file and start again.");
+    return 2;
+}
+
+await app.RunAsync();
+return 0;
+
+public partial class Program;

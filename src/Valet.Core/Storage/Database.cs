@@ -11,12 +11,14 @@ namespace Valet.Core.Storage;
 /// one writer that commits concurrent writes together (group commit), so a caller is answered only
 /// after its change is durable without paying one fsync per request.
 /// </summary>
-public sealed class Database : IAsyncDisposable
+public sealed partial class Database : IAsyncDisposable
 {
     readonly string connectionString;
     readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     readonly ILogger<Database> logger;
     Task? writerLoop;
+
+    static Database() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
     public Database(string path, ILogger<Database> logger)
     {

@@ -47,3 +47,26 @@ CREATE TABLE build (
 );
 CREATE INDEX build_state ON build(state);
 CREATE INDEX build_queue ON build(queue_id);
+
+-- Job tokens: only the keyed hash of a value is kept.
+CREATE TABLE job_token (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    last_used_at INTEGER NULL,
+    last_used_address TEXT NULL,
+    UNIQUE (job_id, name)
+);
+
+CREATE TABLE user_account (
+    id TEXT NOT NULL PRIMARY KEY,
+    id_key TEXT NOT NULL UNIQUE,
+    full_name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    managed_by TEXT NULL,
+    created_at INTEGER NOT NULL
+);

@@ -1,0 +1,62 @@
+using Valet.Core.Items;
+using Valet.Core.Queue;
+using Valet.Core.Security;
+using Valet.Core.Storage;
+
+namespace Valet.Core.Execution;
+
+/// <summary>Build records. Console output is not here: it lives in files (<see cref="ConsoleLog"/>).</summary>
+public sealed class BuildStore(Database db, InstallationSecrets secrets)
+{
+    const string Columns = "job_id, number, queue_id, state, result, started_at, duration, causes, params, executor, workspace, node";
+
+    sealed record Row(long JobId, long Number, long QueueId, string State, string? Result, long StartedAt, long Duration,
+        string Causes, string? Params, long Executor, string Workspace, string Node);
+
+    Build ToBuild(Row r) => new(r.JobId, r.Number, r.QueueId, r.State == "running", r.Result, r.StartedAt, r.Duration,
+        Json.Read<List<Cause>>(r.Causes),
+        StoredParameters.Unseal(r.Params, secrets),
+        (int)r.Executor, r.Workspace, r.Node);
+
+    public Task<Build?> GetAsync(long jobId, long number, CancellationToken ct) =>
+        db.ReadAsync(async s => await s.QueryFirstOrDefaultAsync<Row>(
+            $"SELECT {Columns} FROM build WHERE job_id = @jobId AND number = @number", new { jobId, number }) is { } r ? ToBuild(r) : null, ct);
+
+    public Task<Build?> ByQueueIdAsync(long queueId, CancellationToken ct) =>
+        db.ReadAsync(async s => await s.QueryFirstOrDefaultAsync<Row>(
+            $"SELECT {Columns} FROM build WHERE queue_id = @queueId", new { queueId }) is { } r ? ToBuild(r) : null, ct);
+
+    /// <summary>A job's builds, newest first.</summary>
+    public Task<IReadOnlyList<Build>> ListAsync(long jobId, int limit, CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<Build>>(async s => (await s.QueryAsync<Row>(
+            $"SELECT {Columns} FROM build WHERE job_id = @jobId ORDER BY number DESC LIMIT @limit", new { jobId, limit })).Select(ToBuild).ToList(), ct);
+
+    public Task<IReadOnlyList<Build>> RunningAsync(CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<Build>>(async s => (await s.QueryAsync<Row>(
+            $"SELECT {Columns} FROM build WHERE state = 'running' ORDER BY started_at")).Select(ToBuild).ToList(), ct);
+
+    public static async Task<bool> IsBuildingAsync(Session s, long jobId) =>
+        await s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM build WHERE job_id = @jobId AND state = 'running'", new { jobId }) > 0;
+
+    public Task<bool> IsBuildingAsync(long jobId, CancellationToken ct) => db.ReadAsync(s => IsBuildingAsync(s, jobId), ct);
+
+    /// <summary>Takes the job's next build number (never reused) and records the build as running.</summary>
+    public async Task<Build> StartAsync(Session s, QueueItem item, int executor, string workspace, string node, long now)
+    {
+        var number = await s.QuerySingleAsync<long>(
+            "UPDATE item SET next_build_number = next_build_number + 1 WHERE id = @id RETURNING next_build_number - 1", new { id = item.JobId });
+        var sealedValues = StoredParameters.Seal(item.Parameters, secrets);
+        await s.ExecuteAsync(
+            """
+            INSERT INTO build (job_id, number, queue_id, state, started_at, causes, params, executor, workspace, node)
+            VALUES (@JobId, @number, @Id, 'running', @now, @causes, @sealedValues, @executor, @workspace, @node)
+            """,
+            new { item.JobId, number, item.Id, now, causes = Json.Write(item.Causes), sealedValues, executor, workspace, node });
+        return new Build(item.JobId, number, item.Id, true, null, now, 0, item.Causes, item.Parameters, executor, workspace, node);
+    }
+
+    public Task FinishAsync(Build build, string result, long now, CancellationToken ct) =>
+        db.WriteAsync(s => s.ExecuteAsync(
+            "UPDATE build SET state = 'done', result = @result, duration = @duration WHERE job_id = @JobId AND number = @Number",
+            new { result, duration = Math.Max(0, now - build.StartedAt), build.JobId, build.Number }), ct);
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+
+namespace Valet.Core.Execution;
+
+public sealed record ProcessSpec(string Script, string WorkingDirectory, IReadOnlyDictionary<string, string> Environment);
+
+/// <summary>
+/// Owns every child process: a step runs as `/bin/sh -xe` in its own session (so its whole tree shares
+/// one process group), stdout and stderr merged and streamed to the caller.
+/// </summary>
+public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
+{
+    public static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
+
+    // Variables of the server's own that a build must not see.
+    static readonly string[] Withheld = ["VALET_ADMIN_PASSWORD"];
+
+    /// <summary>Runs <paramref name="spec"/>; returns its exit code, or null when aborted through <paramref name="abort"/>.</summary>
+    public async Task<int?> RunAsync(ProcessSpec spec, Func<ReadOnlyMemory<byte>, Task> output, CancellationToken abort)
+    {
+        var scriptFile = Path.Combine(Path.GetTempPath(), $"valet-step-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(scriptFile, spec.Script, CancellationToken.None);
+        try
+        {
+            var psi = new ProcessStartInfo("/usr/bin/setsid")
+            {
+                WorkingDirectory = spec.WorkingDirectory,
+                RedirectStandardOutput = true,
+                RedirectStandardInput = true,
+                RedirectStandardError = false,
+                UseShellExecute = false,
+            };
+            // setsid execs in place (our child is not a group leader), so the shell's pid is the group id.
+            foreach (var a in (string[])["/bin/sh", "-c", "exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
+                psi.ArgumentList.Add(a);
+            foreach (var name in Withheld)
+                psi.Environment.Remove(name);
+            foreach (var (k, v) in spec.Environment)
+                psi.Environment[k] = v;
+
+            using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start /bin/sh");
+            process.StandardInput.Close();
+            var aborted = false;
+            await using var onAbort = abort.Register(() =>
+            {
+                aborted = true;
+                _ = KillGroupAsync(process);
+            });
+            var buffer = new byte[16 * 1024];
+            var stdout = process.StandardOutput.BaseStream;
+            int n;
+            while ((n = await stdout.ReadAsync(buffer, CancellationToken.None)) > 0)
+                await output(buffer.AsMemory(0, n));
+            await process.WaitForExitAsync(CancellationToken.None);
+            // Children that outlive the shell (backgrounded, daemonized into the group) go with the step.
+            Signal(process.Id, SigKill);
+            return aborted ? null : process.ExitCode;
+        }
+        finally
+        {
+            File.Delete(scriptFile);
+        }
+    }
+
+    /// <summary>SIGTERM to the group, a grace period, then SIGKILL to the group and the tree.</summary>
+    async Task KillGroupAsync(Process process)
+    {
+        try
+        {
+            Signal(process.Id, SigTerm);
+            using var grace = new CancellationTokenSource(KillGrace);
+            try { await process.WaitForExitAsync(grace.Token); }
+            catch (OperationCanceledException) { }
+            Signal(process.Id, SigKill);
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            Log.KillFailed(logger, e, process.Id);
+        }
+    }
+
+    const int SigTerm = 15;
+    const int SigKill = 9;
+
+    static void Signal(int processGroup, int signal) => _ = kill(-processGroup, signal);
+
+    [DllImport("libc", SetLastError = true)]
+#pragma warning disable SYSLIB1054 // a plain int call: no marshalling for the generator to improve
+    static extern int kill(int pid, int sig);
+#pragma warning restore SYSLIB1054
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Could not kill process group {Pid}")]
+        public static partial void KillFailed(ILogger logger, Exception e, int pid);
+    }
+}

@@ -1,0 +1,106 @@
+using Valet.Core.Storage;
+
+namespace Valet.Core.Items;
+
+/// <summary>The item tree in the database: folders and jobs by id or case-insensitive full name.</summary>
+public sealed class ItemStore(Database db, TimeProvider time)
+{
+    const string Columns = "id, parent_id, name, full_name, config, managed_by, next_build_number";
+
+    sealed record Row(long Id, long? ParentId, string Name, string FullName, string Config, string? ManagedBy, long NextBuildNumber)
+    {
+        public Item ToItem() => new(Id, ParentId, Name, FullName, Json.Read<ItemConfig>(Config), ManagedBy, NextBuildNumber);
+    }
+
+    static string FullKey(string fullName) => ItemName.Key(string.Join('/', ItemName.Segments(fullName)));
+
+    public Task<Item?> FindAsync(string fullName, CancellationToken ct) =>
+        db.ReadAsync(s => FindAsync(s, fullName), ct);
+
+    public static async Task<Item?> FindAsync(Session s, string fullName) =>
+        (await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM item WHERE full_key = @key", new { key = FullKey(fullName) }))?.ToItem();
+
+    public Task<Item?> GetAsync(long id, CancellationToken ct) => db.ReadAsync(s => GetAsync(s, id), ct);
+
+    public static async Task<Item?> GetAsync(Session s, long id) =>
+        (await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM item WHERE id = @id", new { id }))?.ToItem();
+
+    public Task<IReadOnlyList<Item>> ChildrenAsync(long? parentId, CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>(
+            $"SELECT {Columns} FROM item WHERE parent_id IS @parentId ORDER BY full_key", new { parentId })).Select(r => r.ToItem()).ToList(), ct);
+
+    public Task<IReadOnlyList<Item>> AllAsync(CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>($"SELECT {Columns} FROM item ORDER BY full_key")).Select(r => r.ToItem()).ToList(), ct);
+
+    /// <summary>
+    /// The items along a path, outermost first, as far as they exist: "a/b/c" gives a, a/b, a/b/c,
+    /// or fewer when a segment is missing.
+    /// </summary>
+    public Task<IReadOnlyList<Item>> PathAsync(string fullName, CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<Item>>(async s =>
+        {
+            var segments = ItemName.Segments(fullName);
+            var keys = Enumerable.Range(1, segments.Length).Select(n => ItemName.Key(string.Join('/', segments.Take(n)))).ToList();
+            var rows = (await s.QueryAsync<Row>($"SELECT {Columns} FROM item WHERE full_key IN @keys", new { keys }))
+                .ToDictionary(r => FullKey(r.FullName));
+            var path = new List<Item>();
+            foreach (var key in keys)
+            {
+                if (!rows.TryGetValue(key, out var row))
+                    break;
+                path.Add(row.ToItem());
+            }
+            return path;
+        }, ct);
+
+    public enum SaveOutcome { Created, Updated, ParentMissing, ParentNotFolder, KindChanged }
+
+    /// <summary>
+    /// Creates or replaces an item. With <paramref name="createParents"/> missing parents become folders
+    /// (the config file's rule); otherwise a missing parent is refused. Runs inside a write session.
+    /// </summary>
+    public async Task<(SaveOutcome Outcome, Item? Item)> SaveAsync(Session s, string fullName, ItemConfig config, string? managedBy, bool createParents)
+    {
+        var segments = ItemName.Segments(fullName);
+        long? parentId = null;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        for (var i = 0; i < segments.Length - 1; i++)
+        {
+            var parentName = string.Join('/', segments.Take(i + 1));
+            var parent = await FindAsync(s, parentName);
+            if (parent is null)
+            {
+                if (!createParents)
+                    return (SaveOutcome.ParentMissing, null);
+                parent = await InsertAsync(s, parentId, segments[i], parentName, new ItemConfig { Kind = ItemKind.Folder }, null, now);
+            }
+            else if (!parent.IsFolder)
+            {
+                return (SaveOutcome.ParentNotFolder, null);
+            }
+            parentId = parent.Id;
+        }
+        var existing = await FindAsync(s, fullName);
+        if (existing is null)
+            return (SaveOutcome.Created, await InsertAsync(s, parentId, segments[^1], string.Join('/', segments), config, managedBy, now));
+        if (existing.IsFolder != (config.Kind == ItemKind.Folder))
+            return (SaveOutcome.KindChanged, existing);
+        await s.ExecuteAsync("UPDATE item SET config = @config, kind = @kind, managed_by = @managedBy WHERE id = @id",
+            new { config = Json.Write(config), kind = config.Kind.ToString(), managedBy, id = existing.Id });
+        return (SaveOutcome.Updated, existing with { Config = config, ManagedBy = managedBy });
+    }
+
+    static async Task<Item> InsertAsync(Session s, long? parentId, string name, string fullName, ItemConfig config, string? managedBy, long now)
+    {
+        var id = await s.QuerySingleAsync<long>(
+            """
+            INSERT INTO item (parent_id, name, full_name, full_key, kind, config, managed_by, created_at)
+            VALUES (@parentId, @name, @fullName, @key, @kind, @config, @managedBy, @now) RETURNING id
+            """,
+            new { parentId, name, fullName, key = FullKey(fullName), kind = config.Kind.ToString(), config = Json.Write(config), managedBy, now });
+        return new Item(id, parentId, name, fullName, config, managedBy, 1);
+    }
+
+    /// <summary>Deletes an item and everything below it (builds, queue items and tokens go with it).</summary>
+    public static Task DeleteAsync(Session s, long id) => s.ExecuteAsync("DELETE FROM item WHERE id = @id", new { id });
+}

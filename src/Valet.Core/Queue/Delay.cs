@@ -1,0 +1,36 @@
+using System.Globalization;
+
+namespace Valet.Core.Queue;
+
+/// <summary>The `delay` input (core's TimeDuration rule): "N", "Nsec", "N secs"; plain numbers are milliseconds.</summary>
+public static class Delay
+{
+    /// <summary>Parses <paramref name="text"/> into whole seconds (may be zero or negative); false when malformed.</summary>
+    public static bool TryParseSeconds(string text, out long seconds)
+    {
+        seconds = 0;
+        var t = text.Trim();
+        var unitSeconds = false;
+        foreach (var suffix in (ReadOnlySpan<string>)["secs", "sec"])
+        {
+            if (t.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                t = t[..^suffix.Length].Trim();
+                unitSeconds = true;
+                break;
+            }
+        }
+        if (t.Length == 0 || !long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+            return false;
+        seconds = unitSeconds ? n : n / 1000;
+        return true;
+    }
+
+    /// <summary>The due time for a delay, or null when it would fall after year 9999.</summary>
+    public static DateTimeOffset? DueAt(DateTimeOffset now, long seconds)
+    {
+        if (seconds <= 0)
+            return now;
+        return seconds > (DateTimeOffset.MaxValue - now).TotalSeconds ? null : now.AddSeconds(seconds);
+    }
+}

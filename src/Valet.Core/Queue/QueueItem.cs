@@ -1,0 +1,14 @@
+using Valet.Core.Items;
+
+namespace Valet.Core.Queue;
+
+public enum QueueState { Queued, Left, Cancelled }
+
+/// <summary>A queue item as stored. Waiting, blocked and buildable are views of Queued, decided at read time.</summary>
+public sealed record QueueItem(
+    long Id, long JobId, QueueState State, long DueAt, long InQueueSince,
+    IReadOnlyList<ParameterValue>? Parameters, IReadOnlyList<Cause> Causes, long? BuildNumber, long? LeftAt);
+
+public sealed record EnqueueResult(long Id, bool Folded);
+
+public enum CancelOutcome { Cancelled, NotFound, AlreadyLeft }

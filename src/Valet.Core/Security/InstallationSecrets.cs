@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Valet.Core.Security;
+
+/// <summary>
+/// The per-installation key under $VALET_HOME/secrets: keys the HMACs under which tokens are stored,
+/// the crumbs, and the encryption of password parameter values at rest.
+/// </summary>
+public sealed class InstallationSecrets
+{
+    readonly byte[] hmacKey;
+    readonly byte[] encryptionKey;
+
+    public InstallationSecrets(ValetHome home)
+    {
+        var path = Path.Combine(home.Secrets, "installation.key");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(home.Secrets);
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(home.Secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var fresh = RandomNumberGenerator.GetBytes(32);
+            var tmp = path + ".tmp";
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+                f.Write(fresh);
+            if (!OperatingSystem.IsWindows())
+                File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.Move(tmp, path);
+        }
+        var master = File.ReadAllBytes(path);
+        hmacKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-hmac"u8.ToArray());
+        encryptionKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-encryption"u8.ToArray());
+    }
+
+    public byte[] Hmac(string value) => HMACSHA256.HashData(hmacKey, Encoding.UTF8.GetBytes(value));
+
+    public string HmacHex(string value) => Convert.ToHexStringLower(Hmac(value));
+
+    /// <summary>AES-GCM: base64 of nonce, tag and ciphertext.</summary>
+    public string Encrypt(string plain)
+    {
+        var data = Encoding.UTF8.GetBytes(plain);
+        var output = new byte[12 + 16 + data.Length];
+        var nonce = output.AsSpan(0, 12);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(encryptionKey, 16);
+        aes.Encrypt(nonce, data, output.AsSpan(28), output.AsSpan(12, 16));
+        return Convert.ToBase64String(output);
+    }
+
+    public string Decrypt(string sealedText)
+    {
+        var input = Convert.FromBase64String(sealedText);
+        var plain = new byte[input.Length - 28];
+        using var aes = new AesGcm(encryptionKey, 16);
+        aes.Decrypt(input.AsSpan(0, 12), input.AsSpan(28), input.AsSpan(12, 16), plain);
+        return Encoding.UTF8.GetString(plain);
+    }
+
+    /// <summary>A fresh token: the prefix and 32 characters of [A-Za-z0-9] (about 190 bits).</summary>
+    public static string NewToken() =>
+        "vlt_" + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32);
+}

@@ -1,0 +1,94 @@
+using System.Security.Cryptography;
+using Valet.Core.Security;
+using Valet.Core.Storage;
+
+namespace Valet.Core.Triggers;
+
+public sealed record JobToken(long Id, string Name, long CreatedAt, long? ExpiresAt, bool Revoked, long? LastUsedAt, string? LastUsedAddress)
+{
+    public bool ActiveAt(long now) => !Revoked && (ExpiresAt is null || ExpiresAt > now);
+}
+
+/// <summary>A job's "Trigger builds remotely" tokens, kept only as keyed hashes and compared in constant time.</summary>
+public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProvider time)
+{
+    public const string DefaultName = "default";
+
+    sealed record Row(long Id, string Name, byte[] Hash, long CreatedAt, long? ExpiresAt, long Revoked, long? LastUsedAt, string? LastUsedAddress)
+    {
+        public JobToken ToToken() => new(Id, Name, CreatedAt, ExpiresAt, Revoked != 0, LastUsedAt, LastUsedAddress);
+    }
+
+    const string Columns = "id, name, hash, created_at, expires_at, revoked, last_used_at, last_used_address";
+
+    public Task<IReadOnlyList<JobToken>> ListAsync(long jobId, CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<JobToken>>(async s => (await s.QueryAsync<Row>(
+            $"SELECT {Columns} FROM job_token WHERE job_id = @jobId ORDER BY name", new { jobId })).Select(r => r.ToToken()).ToList(), ct);
+
+    public async Task<bool> HasActiveAsync(long jobId, CancellationToken ct)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return (await ListAsync(jobId, ct)).Any(t => t.ActiveAt(now));
+    }
+
+    /// <summary>
+    /// The token a presented value matches among the job's tokens, active or not (the caller tells
+    /// revoked and expired apart); null when none matches. Empty never matches.
+    /// </summary>
+    public Task<JobToken?> MatchAsync(long jobId, string presented, CancellationToken ct) =>
+        db.ReadAsync(async s =>
+        {
+            if (presented.Length == 0)
+                return null;
+            var digest = secrets.Hmac(presented);
+            JobToken? match = null;
+            // Every candidate is compared, so the time taken does not tell which one matched.
+            foreach (var row in await s.QueryAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId", new { jobId }))
+            {
+                if (CryptographicOperations.FixedTimeEquals(row.Hash, digest))
+                    match = row.ToToken();
+            }
+            return match;
+        }, ct);
+
+    /// <summary>Sets the token named `default` from the config file: a value creates or replaces it, null or "" removes it.</summary>
+    public async Task SetDefaultAsync(Session s, long jobId, string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            await s.ExecuteAsync("DELETE FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
+            return;
+        }
+        var hash = secrets.Hmac(value);
+        var existing = await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
+        if (existing is not null && CryptographicOperations.FixedTimeEquals(existing.Hash, hash) && existing.Revoked == 0 && existing.ExpiresAt is null)
+            return;
+        await s.ExecuteAsync("DELETE FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
+        await InsertAsync(s, jobId, DefaultName, hash, null);
+    }
+
+    Task InsertAsync(Session s, long jobId, string name, byte[] hash, long? expiresAt) =>
+        s.ExecuteAsync("INSERT INTO job_token (job_id, name, hash, created_at, expires_at) VALUES (@jobId, @name, @hash, @now, @expiresAt)",
+            new { jobId, name, hash, now = time.GetUtcNow().ToUnixTimeMilliseconds(), expiresAt });
+
+    public enum CreateOutcome { Created, NameTaken }
+
+    /// <summary>Generates a token; its value is returned once and never stored.</summary>
+    public Task<(CreateOutcome Outcome, string? Value, long CreatedAt)> CreateAsync(long jobId, string name, long? expiresAt, CancellationToken ct) =>
+        db.WriteAsync(async s =>
+        {
+            if (await s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name }) > 0)
+                return (CreateOutcome.NameTaken, (string?)null, 0L);
+            var value = InstallationSecrets.NewToken();
+            await InsertAsync(s, jobId, name, secrets.Hmac(value), expiresAt);
+            return (CreateOutcome.Created, value, time.GetUtcNow().ToUnixTimeMilliseconds());
+        }, ct);
+
+    /// <summary>False when the job has no token of that name.</summary>
+    public Task<bool> RevokeAsync(long jobId, string name, CancellationToken ct) =>
+        db.WriteAsync(async s => await s.ExecuteAsync("UPDATE job_token SET revoked = 1 WHERE job_id = @jobId AND name = @name", new { jobId, name }) > 0, ct);
+
+    public Task RecordUseAsync(long tokenId, string address, CancellationToken ct) =>
+        db.WriteAsync(s => s.ExecuteAsync("UPDATE job_token SET last_used_at = @now, last_used_address = @address WHERE id = @tokenId",
+            new { tokenId, address, now = time.GetUtcNow().ToUnixTimeMilliseconds() }), ct);
+}

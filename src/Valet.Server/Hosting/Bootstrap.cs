@@ -1,0 +1,84 @@
+using System.Security.Cryptography;
+using Valet.Core;
+using Valet.Core.Configuration;
+using Valet.Core.Items;
+using Valet.Core.Security;
+using Valet.Core.Storage;
+using Valet.Core.Triggers;
+
+namespace Valet.Server.Hosting;
+
+/// <summary>What happens before the server listens: config checked, store opened, config applied, first-start setup.</summary>
+public static class Bootstrap
+{
+    /// <summary>Reads and checks the config file; the errors name file, line and key.</summary>
+    public static ConfigResult ReadConfig(ValetSettings settings)
+    {
+        if (settings.ConfigFile is null)
+            return new ConfigResult(new ValetConfig(), []);
+        if (!File.Exists(settings.ConfigFile))
+            return new ConfigResult(null, [$"{settings.ConfigFile}: the configuration file does not exist"]);
+        return ConfigFile.Parse(settings.ConfigFile, File.ReadAllText(settings.ConfigFile), Environment.GetEnvironmentVariable);
+    }
+
+    public static async Task<IReadOnlyList<string>> PrepareAsync(IServiceProvider services, ValetSettings settings, ValetConfig config, bool newHome, CancellationToken ct)
+    {
+        var db = services.GetRequiredService<Database>();
+        await db.OpenAsync(ct);
+        if (settings.ConfigFile is not null)
+        {
+            var problems = await services.GetRequiredService<ConfigApplier>().ApplyAsync(config, settings.ConfigFile, ct);
+            if (problems.Count > 0)
+                return problems;
+        }
+        var firstStart = new List<string>();
+        await CreateAdminAsync(services, firstStart, ct);
+        if (newHome && settings.ConfigFile is null)
+            await CreateExampleAsync(services, settings, firstStart, ct);
+        // Written straight to standard output, never through the logger, so it never reaches a log file.
+        foreach (var line in firstStart)
+            Console.Out.WriteLine(line);
+        Console.Out.Flush();
+        return [];
+    }
+
+    static async Task CreateAdminAsync(IServiceProvider services, List<string> output, CancellationToken ct)
+    {
+        var users = services.GetRequiredService<UserStore>();
+        if (await users.FindAsync(UserStore.AdminId, ct) is not null)
+            return;
+        var password = Environment.GetEnvironmentVariable("VALET_ADMIN_PASSWORD");
+        if (string.IsNullOrEmpty(password))
+        {
+            password = RandomNumberGenerator.GetString("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 24);
+            var home = services.GetRequiredService<ValetHome>();
+            Directory.CreateDirectory(home.Secrets);
+            var file = Path.Combine(home.Secrets, "initialAdminPassword");
+            await File.WriteAllTextAsync(file, password + "\n", ct);
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            output.Add($"Valet created the user 'admin' with the password: {password}");
+            output.Add($"(also in {file})");
+        }
+        await users.CreateIfMissingAsync(UserStore.AdminId, "Administrator", password, ct);
+    }
+
+    static async Task CreateExampleAsync(IServiceProvider services, ValetSettings settings, List<string> output, CancellationToken ct)
+    {
+        var db = services.GetRequiredService<Database>();
+        var items = services.GetRequiredService<ItemStore>();
+        var tokens = services.GetRequiredService<JobTokens>();
+        var config = new ItemConfig
+        {
+            Kind = ItemKind.Freestyle,
+            Description = "An example job: trigger it with its token and read its console.",
+            QuietPeriod = 0,
+            Parameters = [new ParameterDefinition { Type = ParameterType.String, Name = "name", Default = "world", Description = "Who to greet" }],
+            Steps = ["echo \"Hello, $name!\""],
+        };
+        var job = await db.WriteAsync(async s => (await items.SaveAsync(s, "examples/hello", config, null, createParents: true)).Item!, ct);
+        var (_, token, _) = await tokens.CreateAsync(job.Id, JobTokens.DefaultName, null, ct);
+        var baseUrl = settings.Urls.Split(';')[0].TrimEnd('/');
+        output.Add("Valet created the example job 'examples/hello'. Trigger it with:");
+        output.Add($"  curl -X POST '{baseUrl}/buildByToken/buildWithParameters?job=examples/hello&name=Valet' -H 'X-Build-Token: {token}'");
+    }
+}

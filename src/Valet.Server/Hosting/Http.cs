@@ -1,0 +1,103 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Net.Http.Headers;
+
+namespace Valet.Server.Hosting;
+
+/// <summary>Valet's one error writer and small HTTP helpers shared by every feature.</summary>
+public static class Http
+{
+    /// <summary>
+    /// An error with a one-line reason: text/plain, or problem+json when the client ranks JSON strictly
+    /// above every text/* and */* entry. No trace ids or echoes, so equal errors are equal bytes.
+    /// </summary>
+    public static Task WriteErrorAsync(HttpContext context, int status, string reason, string message)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.Headers["X-Error"] = message;
+        if (WantsJson(context.Request))
+        {
+            response.ContentType = "application/problem+json";
+            var json = JsonSerializer.Serialize(new ProblemBody("about:blank", ReasonPhrase(status), status, message, reason));
+            return response.WriteAsync(json, Encoding.UTF8);
+        }
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(message + "\n", Encoding.UTF8);
+    }
+
+    public static IResult Error(int status, string reason, string message) => new ErrorResult(status, reason, message);
+
+    sealed record ErrorResult(int Status, string Reason, string Message) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context) => WriteErrorAsync(context, Status, Reason, Message);
+    }
+
+    sealed record ProblemBody(string type, string title, int status, string detail, string reason);
+
+    static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+
+    public static bool WantsJson(HttpRequest request)
+    {
+        if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept.ToArray(), out var accepts) || accepts.Count == 0)
+            return false;
+        double json = -1, other = -1;
+        foreach (var a in accepts)
+        {
+            var q = a.Quality ?? 1;
+            var type = a.MediaType.Value ?? "";
+            if (type is "application/json" or "application/problem+json")
+                json = Math.Max(json, q);
+            else if (type.StartsWith("text/", StringComparison.OrdinalIgnoreCase) || type == "*/*")
+                other = Math.Max(other, q);
+        }
+        return json > 0 && json > other;
+    }
+
+    /// <summary>The base every absolute URL starts with: server.rootUrl, else the request's scheme, host and base path.</summary>
+    public static string BaseUrl(HttpContext context, string? rootUrl) =>
+        rootUrl ?? $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/";
+
+    /// <summary>An empty answer that still tells its length, which some clients require.</summary>
+    public static IResult Empty(int status, string? location = null) => new EmptyResult(status, location);
+
+    sealed record EmptyResult(int Status, string? Location) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = Status;
+            if (Location is not null)
+                context.Response.Headers.Location = Location;
+            context.Response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Every value sent under a name: the query first, then the form body.</summary>
+    public static IReadOnlyList<string> Values(HttpRequest request, IFormCollection? form, string name)
+    {
+        var values = new List<string>();
+        if (request.Query.TryGetValue(name, out var q))
+            values.AddRange(q.Where(v => v is not null)!);
+        if (form is not null && form.TryGetValue(name, out var f))
+            values.AddRange(f.Where(v => v is not null)!);
+        return values;
+    }
+
+    public static string? First(HttpRequest request, IFormCollection? form, string name) => Values(request, form, name).FirstOrDefault();
+
+    /// <summary>Reads an urlencoded or multipart body; null when there is none or it is another type.</summary>
+    public static async Task<(IFormCollection? Form, bool Bad)> ReadFormAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (!request.HasFormContentType)
+            return (null, false);
+        try
+        {
+            return (await request.ReadFormAsync(ct), false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
+        {
+            return (null, true);
+        }
+    }
+}

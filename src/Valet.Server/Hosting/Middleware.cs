@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+
+namespace Valet.Server.Hosting;
+
+/// <summary>The headers Jenkins clients probe for, on every answer (errors and 201 too).</summary>
+public sealed class JenkinsHeadersMiddleware(RequestDelegate next)
+{
+    static readonly string Session = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+    static readonly string Version = typeof(JenkinsHeadersMiddleware).Assembly.GetName().Version?.ToString(3) ?? "0.1.0";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var h = context.Response.Headers;
+        h["X-Jenkins"] = "2.541";
+        h["X-Hudson"] = "1.395";
+        h["X-Jenkins-Session"] = Session;
+        h["X-Valet"] = Version;
+        h["X-Content-Type-Options"] = "nosniff";
+        return next(context);
+    }
+}
+
+/// <summary>Valet's request log: method, path, query with `token` redacted, status, time. Never a header.</summary>
+public sealed partial class RequestLogMiddleware(RequestDelegate next, ILoggerFactory loggers)
+{
+    readonly ILogger logger = loggers.CreateLogger("Valet.Requests");
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!logger.IsEnabled(LogLevel.Debug))
+        {
+            await next(context);
+            return;
+        }
+        var started = Stopwatch.GetTimestamp();
+        await next(context);
+        Log.Request(logger, context.Request.Method, context.Request.Path, RedactedQuery(context.Request.Query),
+            context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public static string RedactedQuery(IQueryCollection query) => query.Count == 0 ? "" :
+        "?" + string.Join('&', query.SelectMany(kv => kv.Value.Select(v =>
+            Uri.EscapeDataString(kv.Key) + "=" + (kv.Key.Equals("token", StringComparison.OrdinalIgnoreCase) ? "***" : Uri.EscapeDataString(v ?? "")))));
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} {Path}{Query} -> {Status} in {Elapsed:0.0} ms")]
+        public static partial void Request(ILogger logger, string method, string path, string query, int status, double elapsed);
+    }
+}
+
+/// <summary>A bug answers 500 with a neutral line; the details go to the log only.</summary>
+public sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILogger<ErrorBoundaryMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (BadHttpRequestException e)
+        {
+            if (!context.Response.HasStarted)
+                await Http.WriteErrorAsync(context, e.StatusCode, e.StatusCode == 413 ? "body-too-large" : "bad-request",
+                    e.StatusCode == 413 ? "The request body is larger than 1 MiB" : "The request could not be read");
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Log.Failed(logger, e, context.Request.Method, context.Request.Path);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await Http.WriteErrorAsync(context, 500, "internal-error", "Valet failed to handle this request; the server log has the details");
+            }
+        }
+    }
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "Request {Method} {Path} failed")]
+        public static partial void Failed(ILogger logger, Exception e, string method, string path);
+    }
+}

@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Valet.Core;
+using Valet.Core.Configuration;
+using Valet.Core.Execution;
+using Valet.Core.Items;
+using Valet.Core.Queue;
+using Valet.Core.Security;
+using Valet.Core.Storage;
+using Valet.Core.Triggers;
+using Valet.Server.Execution;
+using Valet.Server.Items;
+using Valet.Server.Queue;
+using Valet.Server.RemoteApi;
+using Valet.Server.Security;
+using Valet.Server.Triggers;
+
+namespace Valet.Server.Hosting;
+
+public static class ValetServices
+{
+    public static void AddValet(this WebApplicationBuilder builder, ValetSettings settings, ValetConfig config)
+    {
+        var home = new ValetHome(settings.Home);
+        Directory.CreateDirectory(home.Root);
+        builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        builder.AddValetLogging(home.Logs);
+
+        var s = builder.Services;
+        s.AddSingleton(home);
+        s.AddSingleton(settings);
+        s.AddSingleton(config);
+        s.AddSingleton(config.Server);
+        s.AddSingleton(config.Security);
+        s.AddSingleton(TimeProvider.System);
+        s.AddSingleton(sp => new Database(home.DatabaseFile, sp.GetRequiredService<ILogger<Database>>()));
+        s.AddSingleton<InstallationSecrets>();
+        s.AddSingleton<ItemStore>();
+        s.AddSingleton<JobTokens>();
+        s.AddSingleton<UserStore>();
+        s.AddSingleton<ConfigApplier>();
+        s.AddSingleton<BuildQueue>();
+        s.AddSingleton<BuildStore>();
+        s.AddSingleton<ProcessRunner>();
+        s.AddSingleton<BuildRunner>();
+        s.AddSingleton(new Authorizer(config.Security));
+        s.Configure<ExecutorOptions>(o =>
+        {
+            o.Count = config.Server.Executors ?? Environment.ProcessorCount;
+            o.RootUrl = config.Server.RootUrl ?? settings.Urls.Split(';')[0].TrimEnd('/') + "/";
+        });
+        s.AddSingleton<Executors>();
+        s.AddHostedService(sp => sp.GetRequiredService<Executors>());
+        s.AddSingleton<ItemAccess>();
+        s.AddSingleton<ClientAddress>();
+        s.AddSingleton<Triggering>();
+        s.AddSingleton<CoreTriggers>();
+        s.AddSingleton<BuildEndpoints>();
+        s.AddSingleton<JobTokenEndpoints>();
+        s.AddSingleton<ApiModels>();
+    }
+
+    public static void UseValet(this WebApplication app)
+    {
+        app.UseMiddleware<JenkinsHeadersMiddleware>();
+        app.UseMiddleware<RequestLogMiddleware>();
+        app.UseMiddleware<ErrorBoundaryMiddleware>();
+        app.UseMiddleware<AuthenticationMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<OverallReadMiddleware>();
+
+        app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+        app.MapRoot();
+        app.MapJobs();
+        app.MapQueue();
+
+        // BUILD_URL needs the real address when the server was asked for port 0.
+        var executorOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutorOptions>>().Value;
+        var server = app.Services.GetRequiredService<ValetConfig>().Server;
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (server.RootUrl is null && app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } address)
+                executorOptions.RootUrl = address.TrimEnd('/') + "/";
+        });
+    }
+}

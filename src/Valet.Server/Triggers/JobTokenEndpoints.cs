@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Valet.Core.Items;
+using Valet.Core.Security;
+using Valet.Core.Triggers;
+using Valet.Server.Hosting;
+using Valet.Server.Items;
+using Valet.Server.Security;
+
+namespace Valet.Server.Triggers;
+
+/// <summary>Native API for a job's tokens (build-token-root.md §12): list, create (value shown once), revoke.</summary>
+public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess access, TimeProvider time)
+{
+    public async Task<IResult> HandleAsync(HttpContext context, Item job, IReadOnlyList<Item> path, IReadOnlyList<string> rest, CancellationToken ct)
+    {
+        if (!access.Has(context, Permission.JobConfigure, path))
+            return Refusals.Forbidden(Permission.JobConfigure);
+        var isPost = HttpMethods.IsPost(context.Request.Method);
+        return rest switch
+        {
+            ["api", "json"] => await ListAsync(job, ct),
+            [] => isPost ? await CreateAsync(context, job, ct) : ItemEndpoints.MethodNotAllowed("POST"),
+            [var name, "revoke"] => isPost
+                ? await tokens.RevokeAsync(job.Id, name, ct) ? Http.Empty(204) : Http.Error(404, "no-such-token", $"{job.FullName} has no token named '{name}'")
+                : ItemEndpoints.MethodNotAllowed("POST"),
+            _ => Refusals.NotFound(),
+        };
+    }
+
+    async Task<IResult> ListAsync(Item job, CancellationToken ct) => Results.Json(new
+    {
+        tokens = (await tokens.ListAsync(job.Id, ct)).Select(t => new
+        {
+            name = t.Name,
+            createdAt = t.CreatedAt,
+            expiresAt = t.ExpiresAt,
+            revoked = t.Revoked,
+            lastUsedAt = t.LastUsedAt,
+            lastUsedAddress = t.LastUsedAddress,
+        }),
+    }, contentType: "application/json; charset=utf-8");
+
+    async Task<IResult> CreateAsync(HttpContext context, Item job, CancellationToken ct)
+    {
+        string? name;
+        long? expiresAt = null;
+        var request = context.Request;
+        if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            try
+            {
+                using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+                var root = doc.RootElement;
+                name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
+                if (root.TryGetProperty("expiresAt", out var e) && e.ValueKind != JsonValueKind.Null)
+                {
+                    if (!e.TryGetInt64(out var at))
+                        return Http.Error(400, "bad-expiry", "expiresAt must be a time in Unix milliseconds");
+                    expiresAt = at;
+                }
+            }
+            catch (JsonException)
+            {
+                return Http.Error(400, "bad-body", "The request body is not valid JSON");
+            }
+        }
+        else
+        {
+            var (form, bad) = await Http.ReadFormAsync(request, ct);
+            if (bad)
+                return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
+            name = Http.First(request, form, "name");
+            if (Http.First(request, form, "expiresAt") is { Length: > 0 } text)
+            {
+                if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at))
+                    return Http.Error(400, "bad-expiry", "expiresAt must be a time in Unix milliseconds");
+                expiresAt = at;
+            }
+        }
+        if (name is null || !TokenName().IsMatch(name))
+            return Http.Error(400, "bad-name", "A token name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+        if (expiresAt <= time.GetUtcNow().ToUnixTimeMilliseconds())
+            return Http.Error(400, "bad-expiry", "expiresAt lies in the past");
+        var (outcome, value, createdAt) = await tokens.CreateAsync(job.Id, name, expiresAt, ct);
+        if (outcome == JobTokens.CreateOutcome.NameTaken)
+            return Http.Error(409, "name-taken", $"{job.FullName} already has a token named '{name}'");
+        return Results.Json(new { name, value, createdAt, expiresAt }, statusCode: 201, contentType: "application/json; charset=utf-8");
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex TokenName();
+}

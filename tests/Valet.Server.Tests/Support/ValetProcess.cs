@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Valet.Server.Tests.Support;
+
+/// <summary>
+/// The real server as a child process on a random port with its own temporary home: started, stopped
+/// gracefully, killed with SIGKILL, started again on the same home.
+/// </summary>
+public sealed partial class ValetProcess : IAsyncDisposable
+{
+    public const string AdminPassword = "admin-secret-pw";
+
+    readonly StringBuilder output = new();
+    readonly Dictionary<string, string> environment;
+    Process? process;
+
+    ValetProcess(string home, string? config, Dictionary<string, string> environment)
+    {
+        Home = home;
+        ConfigPath = config;
+        this.environment = environment;
+    }
+
+    public string Home { get; }
+    public string? ConfigPath { get; }
+    public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
+    public string Output { get { lock (output) return output.ToString(); } }
+    public int? ExitCode => process is { HasExited: true } p ? p.ExitCode : null;
+
+    /// <summary>Starts a server; <paramref name="config"/> is YAML written to a file beside the home.</summary>
+    public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true)
+    {
+        var home = Path.Combine(Path.GetTempPath(), "valet-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(home);
+        string? configPath = null;
+        if (config is not null)
+        {
+            configPath = Path.Combine(home + "-config.yaml");
+            await File.WriteAllTextAsync(configPath, config);
+        }
+        var environment = new Dictionary<string, string> { ["VALET_ADMIN_PASSWORD"] = AdminPassword };
+        foreach (var (k, v) in env ?? [])
+            environment[k] = v;
+        var valet = new ValetProcess(home, configPath, environment);
+        await valet.LaunchAsync(waitUntilReady);
+        return valet;
+    }
+
+    static string ServerDll()
+    {
+        // Tests run from artifacts/bin/Valet.Server.Tests/<config>/; the server is built beside them.
+        var dir = AppContext.BaseDirectory.TrimEnd('/');
+        var config = Path.GetFileName(dir);
+        var bin = Path.GetDirectoryName(Path.GetDirectoryName(dir))!;
+        return Path.Combine(bin, "Valet.Server", config, "Valet.Server.dll");
+    }
+
+    async Task LaunchAsync(bool waitUntilReady)
+    {
+        lock (output) output.Clear();
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in (string[])[ServerDll(), "serve", "--urls", "http://127.0.0.1:0", "--home", Home])
+            psi.ArgumentList.Add(a);
+        if (ConfigPath is not null)
+        {
+            psi.ArgumentList.Add("--config");
+            psi.ArgumentList.Add(ConfigPath);
+        }
+        psi.Environment.Remove("VALET_HOME");
+        psi.Environment.Remove("VALET_CONFIG");
+        psi.Environment.Remove("VALET_URLS");
+        foreach (var (k, v) in environment)
+            psi.Environment[k] = v;
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, listening);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, listening);
+        process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("Valet exited: " + Output));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!waitUntilReady)
+            return;
+        BaseAddress = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(async () =>
+        {
+            try { return (await Anonymous().GetAsync("healthz")).IsSuccessStatusCode; }
+            catch (HttpRequestException) { return false; }
+        }, TimeSpan.FromSeconds(30), "healthz");
+    }
+
+    void OnLine(string? line, TaskCompletionSource<Uri> listening)
+    {
+        if (line is null)
+            return;
+        lock (output) output.AppendLine(line);
+        var marker = "Now listening on: ";
+        var at = line.IndexOf(marker, StringComparison.Ordinal);
+        if (at >= 0)
+            listening.TrySetResult(new Uri(line[(at + marker.Length)..].Trim().TrimEnd('/') + "/"));
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        await process!.WaitForExitAsync().WaitAsync(timeout);
+        return process.ExitCode;
+    }
+
+    /// <summary>Ctrl-C's graceful path: SIGTERM, then wait for the process to end.</summary>
+    public async Task StopAsync()
+    {
+        if (process is null || process.HasExited)
+            return;
+        _ = kill(process.Id, 15);
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(40));
+    }
+
+    /// <summary>A crash: SIGKILL, nothing gets to clean up.</summary>
+    public async Task KillAsync()
+    {
+        if (process is null || process.HasExited)
+            return;
+        process.Kill();
+        await process.WaitForExitAsync();
+    }
+
+    public Task RestartAsync() => LaunchAsync(waitUntilReady: true);
+
+    public HttpClient Anonymous() => Client(null, null);
+
+    public HttpClient Admin() => Client("admin", AdminPassword);
+
+    public HttpClient Client(string? user, string? secret, bool followRedirects = false)
+    {
+        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = followRedirects, UseCookies = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (user is not null)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{secret}")));
+        return client;
+    }
+
+    public async Task<JsonNode> GetJsonAsync(string path, HttpClient? client = null)
+    {
+        using var response = await (client ?? Admin()).GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"GET {path} answered {(int)response.StatusCode}: {body}");
+        return JsonNode.Parse(body)!;
+    }
+
+    /// <summary>Waits until a build has finished and returns its JSON.</summary>
+    public async Task<JsonNode> WaitForBuildAsync(string jobPath, int number, TimeSpan? timeout = null)
+    {
+        JsonNode? build = null;
+        await WaitUntilAsync(async () =>
+        {
+            using var response = await Admin().GetAsync($"{jobPath}{number}/api/json");
+            if (!response.IsSuccessStatusCode)
+                return false;
+            build = JsonNode.Parse(await response.Content.ReadAsStringAsync());
+            return build!["building"]!.GetValue<bool>() == false;
+        }, timeout ?? TimeSpan.FromSeconds(60), $"build {jobPath}{number} to finish");
+        return build!;
+    }
+
+    public async Task<string> ConsoleAsync(string jobPath, int number) => await Admin().GetStringAsync($"{jobPath}{number}/consoleText");
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > timeout)
+                throw new TimeoutException($"Timed out waiting for {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        process?.Dispose();
+        try { Directory.Delete(Home, recursive: true); }
+        catch (IOException) { }
+        if (ConfigPath is not null)
+            File.Delete(ConfigPath);
+    }
+
+    [LibraryImport("libc")]
+    private static partial int kill(int pid, int sig);
+}
