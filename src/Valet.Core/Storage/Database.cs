@@ -11,7 +11,7 @@ namespace Valet.Core.Storage;
 /// one writer that commits concurrent writes together (group commit), so a caller is answered only
 /// after its change is durable without paying one fsync per request.
 /// </summary>
-public sealed class Database : IAsyncDisposable
+public sealed partial class Database : IAsyncDisposable
 {
     readonly string connectionString;
     readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
