@@ -18,14 +18,12 @@ public sealed class InstallationSecrets
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(home.Secrets);
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(home.Secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(home.Secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var fresh = RandomNumberGenerator.GetBytes(32);
             var tmp = path + ".tmp";
             using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
                 f.Write(fresh);
-            if (!OperatingSystem.IsWindows())
-                File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             File.Move(tmp, path);
         }
         var master = File.ReadAllBytes(path);

@@ -39,7 +39,7 @@ public static class Http
 
     public static bool WantsJson(HttpRequest request)
     {
-        if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept.ToArray(), out var accepts) || accepts.Count == 0)
+        if (!MediaTypeHeaderValue.TryParseList(request.Headers.Accept.Where(a => a is not null).ToList()!, out var accepts) || accepts.Count == 0)
             return false;
         double json = -1, other = -1;
         foreach (var a in accepts)

@@ -14,7 +14,8 @@ public sealed class BuildTests
         jobs:
           - name: hello
             steps:
-              - sh: echo "hello from $JOB_NAME #$BUILD_NUMBER in $WORKSPACE"
+              - sh: |
+                  echo "hello from $JOB_NAME #$BUILD_NUMBER in $WORKSPACE"
           - name: team/params
             parameters:
               - { type: string, name: Who, default: nobody, trim: true }
