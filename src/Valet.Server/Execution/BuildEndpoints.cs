@@ -12,7 +12,7 @@ using Valet.Server.Security;
 namespace Valet.Server.Execution;
 
 /// <summary>One build: its API, console (whole or from an offset) and stop.</summary>
-public sealed class BuildEndpoints(BuildStore builds, Executors executors, ValetHome home, ApiModels models, ItemAccess access, ServerSettings server)
+public sealed class BuildEndpoints(BuildStore builds, Executors executors, ValetHome home, ApiModels models, ItemAccess access)
 {
     public async Task<IResult> HandleAsync(HttpContext context, Item job, IReadOnlyList<Item> path, JobRoute route, CancellationToken ct)
     {
@@ -25,7 +25,7 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
         return rest switch
         {
             [] => isRead ? ItemEndpoints.Page($"{job.FullName} #{build.Number}", "<p>See <a href=\"consoleText\">consoleText</a>.</p>") : ItemEndpoints.MethodNotAllowed("GET"),
-            ["api", "json" or "xml"] => isRead ? ApiResults.Render(context, models.Build(job, build, Http.BaseUrl(context, server.RootUrl), await EstimateAsync(job, ct)), rest[1]) : ItemEndpoints.MethodNotAllowed("GET"),
+            ["api", "json" or "xml"] => isRead ? ApiResults.Render(context, models.Build(job, build, Http.BaseUrl(context), await EstimateAsync(job, ct)), rest[1]) : ItemEndpoints.MethodNotAllowed("GET"),
             ["consoleText"] => isRead ? ConsoleText(job, build) : ItemEndpoints.MethodNotAllowed("GET"),
             ["logText", "progressiveText"] => await ProgressiveTextAsync(context, job, build, ct),
             ["stop"] => Stop(context, job, path, build),
@@ -93,6 +93,6 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
             return Refusals.Forbidden(Permission.JobCancel);
         if (build.Building)
             executors.Abort(job.Id, build.Number, context.Caller().FullName);
-        return Results.Redirect($"{Http.BaseUrl(context, server.RootUrl)}{job.UrlPath}{build.Number}/");
+        return Results.Redirect($"{Http.BaseUrl(context)}{job.UrlPath}{build.Number}/");
     }
 }

@@ -19,6 +19,9 @@ public static class Callers
 /// </summary>
 public sealed class AuthenticationMiddleware(RequestDelegate next, UserStore users)
 {
+    /// <summary>Set instead of answering 401 on /buildByToken, whose decision order puts the guard first.</summary>
+    public const string BadCredentialsKey = "valet.badCredentials";
+
     public async Task InvokeAsync(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
@@ -29,6 +32,12 @@ public sealed class AuthenticationMiddleware(RequestDelegate next, UserStore use
             {
                 if (context.Request.Path.StartsWithSegments("/healthz"))
                 {
+                    await next(context);
+                    return;
+                }
+                if (context.Request.Path.StartsWithSegments("/buildByToken"))
+                {
+                    context.Items[BadCredentialsKey] = true;
                     await next(context);
                     return;
                 }

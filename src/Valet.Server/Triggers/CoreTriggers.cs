@@ -12,7 +12,7 @@ namespace Valet.Server.Triggers;
 /// Triggers through the core URLs (`/job/…/build`, `/buildWithParameters`) as Jenkins core answers
 /// them (remote-api.md §3): the caller needs Overall/Read first, then either the job's token or Job/Build.
 /// </summary>
-public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTokens tokens, ItemAccess access, ClientAddress clientAddress, Valet.Core.Configuration.ServerSettings server, TimeProvider time)
+public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTokens tokens, ItemAccess access, ClientAddress clientAddress, TimeProvider time)
 {
     public async Task<IResult> BuildAsync(HttpContext context, Item job, IReadOnlyList<Item> path, bool withParameters, CancellationToken ct)
     {
@@ -47,7 +47,7 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         var cause = byToken
             ? Cause.Remote(clientAddress.Of(context), Http.First(request, form, "cause"))
             : Cause.User(context.Caller().UserId, context.Caller().FullName);
-        var baseUrl = Http.BaseUrl(context, server.RootUrl);
+        var baseUrl = Http.BaseUrl(context);
 
         IReadOnlyList<ParameterValue>? values = null;
         var viaJson = false;
@@ -70,7 +70,7 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
             values = bound.Values;
         }
 
-        var result = await queue.EnqueueAsync(job, values, cause, due, ct);
+        var result = await queue.EnqueueAsync(job, values, cause, due, null, ct);
         var location = $"{baseUrl}queue/item/{result.Id}/";
         if (viaJson)
             return result.Folded ? Results.Redirect(baseUrl + job.UrlPath) : Http.Empty(201, baseUrl + job.UrlPath);
