@@ -72,8 +72,8 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
 
     async Task<IResult> ProgressiveTextAsync(HttpContext context, Item job, Build build, CancellationToken ct)
     {
-        var (form, _) = await Http.ReadFormAsync(context.Request, ct);
-        var startText = Http.First(context.Request, form, "start") ?? "0";
+        var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
+        var startText = inputs.First("start") ?? "0";
         if (!long.TryParse(startText, NumberStyles.None, CultureInfo.InvariantCulture, out var start))
             return Http.Error(400, "bad-start", $"Invalid start '{startText}': a byte offset (a non-negative integer) is expected");
         // Read the state first: a build that was still running may have written more by the time the file is read.

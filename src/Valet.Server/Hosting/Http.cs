@@ -95,32 +95,4 @@ public static class Http
             return Task.CompletedTask;
         }
     }
-
-    /// <summary>Every value sent under a name: the query first, then the form body.</summary>
-    public static IReadOnlyList<string> Values(HttpRequest request, IFormCollection? form, string name)
-    {
-        var values = new List<string>();
-        if (request.Query.TryGetValue(name, out var q))
-            values.AddRange(q.Where(v => v is not null)!);
-        if (form is not null && form.TryGetValue(name, out var f))
-            values.AddRange(f.Where(v => v is not null)!);
-        return values;
-    }
-
-    public static string? First(HttpRequest request, IFormCollection? form, string name) => Values(request, form, name).FirstOrDefault();
-
-    /// <summary>Reads an urlencoded or multipart body; null when there is none or it is another type.</summary>
-    public static async Task<(IFormCollection? Form, bool Bad)> ReadFormAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (!request.HasFormContentType)
-            return (null, false);
-        try
-        {
-            return (await request.ReadFormAsync(ct), false);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
-        {
-            return (null, true);
-        }
-    }
 }

@@ -87,8 +87,8 @@ public static class QueueEndpoints
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");
-        var (form, _) = await Http.ReadFormAsync(context.Request, ct);
-        var (item, _, path, refusal) = await FindAsync(context, Http.First(context.Request, form, "id") ?? "", anyAge: true, ct);
+        var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
+        var (item, _, path, refusal) = await FindAsync(context, inputs.First("id") ?? "", anyAge: true, ct);
         if (refusal is not null)
             return refusal;
         if (!context.RequestServices.GetRequiredService<ItemAccess>().Has(context, Permission.JobCancel, path))

@@ -68,23 +68,15 @@ public static partial class BuildByTokenEndpoints
             }
             if (request.ContentLength > MaxBody)
                 return new(413, "body-too-large", "The request body is larger than 1 MiB");
-            IFormCollection? form = null;
-            if (request.HasFormContentType)
+            var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+            switch (problem)
             {
-                try
-                {
-                    form = await request.ReadFormAsync(ct);
-                }
-                catch (BadHttpRequestException e) when (e.StatusCode == 413)
-                {
+                case RequestInputs.Problem.TooLarge:
                     return new(413, "body-too-large", "The request body is larger than 1 MiB");
-                }
-                catch (Exception e) when (e is InvalidDataException or IOException or FormatException or BadHttpRequestException)
-                {
+                case RequestInputs.Problem.BadBody:
                     return new(400, "bad-body", "The request body could not be parsed as a form");
-                }
             }
-            IReadOnlyList<string> Values(string name) => Http.Values(request, form, name);
+            IReadOnlyList<string> Values(string name) => inputs.Values(name);
             job = Values("job").FirstOrDefault();
             var tokenValues = Values("token");
             var token = tokenValues.Count > 0 ? tokenValues[0] : request.Headers["X-Build-Token"].FirstOrDefault();
