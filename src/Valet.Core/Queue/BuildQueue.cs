@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Valet.Core.Items;
 using Valet.Core.Security;
@@ -29,8 +30,9 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         if (values is null)
             return null;
         var canonical = new StringBuilder();
+        // Length-prefixed: with a separator alone, a value holding the separator could pass for two values.
         foreach (var v in values.OrderBy(v => v.Name, StringComparer.Ordinal))
-            canonical.Append(v.Name).Append('\0').Append(v.Value).Append('\0');
+            canonical.Append(CultureInfo.InvariantCulture, $"{v.Name.Length}:{v.Name}{v.Value.Length}:{v.Value}");
         return secrets.HmacHex(canonical.ToString());
     }
 
