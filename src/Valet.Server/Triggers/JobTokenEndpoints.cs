@@ -88,6 +88,6 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
         return Results.Json(new { name, value, createdAt, expiresAt }, statusCode: 201, contentType: "application/json; charset=utf-8");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     private static partial Regex TokenName();
 }
