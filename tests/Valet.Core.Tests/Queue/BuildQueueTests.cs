@@ -38,7 +38,7 @@ public sealed class BuildQueueTests
         var ids = new List<long>();
         for (var i = 0; i < 3; i++)
         {
-            var (id, _) = await queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), Ct);
+            var (id, _) = await queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), null, Ct);
             ids.Add(id);
         }
         Assert.Equal(ids.Order(), ids);
@@ -46,7 +46,7 @@ public sealed class BuildQueueTests
 
         await store.Db.WriteAsync(s => s.ExecuteAsync("DELETE FROM queue_item"), Ct);
         await store.ReopenAsync();
-        var (next, folded) = await Queue(store).EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), Ct);
+        var (next, folded) = await Queue(store).EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), null, Ct);
         Assert.False(folded);
         Assert.True(next > ids.Max(), $"new id {next} is larger than {ids.Max()}");
     }
@@ -57,8 +57,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("dir/p");
         var queue = Queue(store);
-        var first = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
-        var second = await queue.EnqueueAsync(job, null, Cause.Timer, InSeconds(store, 5), Ct);
+        var first = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var second = await queue.EnqueueAsync(job, null, Cause.Timer, InSeconds(store, 5), null, Ct);
         Assert.Equal(new EnqueueResult(first.Id, Folded: false), first);
         Assert.Equal(new EnqueueResult(first.Id, Folded: true), second);
         Assert.Single(await queue.QueuedAsync(Ct));
@@ -69,8 +69,8 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var queue = Queue(store);
-        var a = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 5), Ct);
-        var b = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 5), Ct);
+        var a = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 5), null, Ct);
+        var b = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 5), null, Ct);
         Assert.False(b.Folded);
         Assert.NotEqual(a.Id, b.Id);
     }
@@ -81,11 +81,11 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var first = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2"), Remote, InSeconds(store, 5), Ct);
-        var reordered = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2").Reverse().ToList(), Remote, InSeconds(store, 5), Ct);
-        var otherValue = await queue.EnqueueAsync(job, Values("bar", "other", "hunter2"), Remote, InSeconds(store, 5), Ct);
-        var otherPassword = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter3"), Remote, InSeconds(store, 5), Ct);
-        var swapped = await queue.EnqueueAsync(job, Values("quux", "bar", "hunter2"), Remote, InSeconds(store, 5), Ct);
+        var first = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
+        var reordered = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2").Reverse().ToList(), Remote, InSeconds(store, 5), null, Ct);
+        var otherValue = await queue.EnqueueAsync(job, Values("bar", "other", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
+        var otherPassword = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter3"), Remote, InSeconds(store, 5), null, Ct);
+        var swapped = await queue.EnqueueAsync(job, Values("quux", "bar", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
 
         Assert.Equal(new EnqueueResult(first.Id, true), reordered);
         Assert.False(otherValue.Folded);
@@ -100,8 +100,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var first = await queue.EnqueueAsync(job, Values(foo: "C", baz: "A\0foo\0B"), Remote, InSeconds(store, 5), Ct);
-        var second = await queue.EnqueueAsync(job, Values(foo: "B\0foo\0C", baz: "A"), Remote, InSeconds(store, 5), Ct);
+        var first = await queue.EnqueueAsync(job, Values(foo: "C", baz: "A\0foo\0B"), Remote, InSeconds(store, 5), null, Ct);
+        var second = await queue.EnqueueAsync(job, Values(foo: "B\0foo\0C", baz: "A"), Remote, InSeconds(store, 5), null, Ct);
         Assert.False(second.Folded);
         Assert.NotEqual(first.Id, second.Id);
     }
@@ -112,9 +112,9 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
-        Assert.False((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), Ct)).Folded);
-        Assert.True((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), Ct)).Folded);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        Assert.False((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.True((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), null, Ct)).Folded);
     }
 
     [Fact]
@@ -123,11 +123,11 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
         await queue.CancelAsync(cancelled.Id, Ct);
-        var left = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var left = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
         await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, left.Id, 1, "built-in", 0), Ct);
-        var fresh = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var fresh = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
         Assert.False(left.Folded);
         Assert.False(fresh.Folded);
         Assert.Equal(3, new[] { cancelled.Id, left.Id, fresh.Id }.Distinct().Count());
@@ -139,8 +139,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
         Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), (await queue.FindAsync(id, Ct))!.DueAt);
     }
 
@@ -150,8 +150,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct);
         Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), (await queue.FindAsync(id, Ct))!.DueAt);
     }
 
@@ -161,10 +161,10 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
-        await queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.7", "x"), InSeconds(store, 5), Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.7", "x"), InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
         var item = (await queue.FindAsync(id, Ct))!;
         Assert.Equal([Remote with { Count = 3 }, Cause.Remote("10.0.0.7", "x")], item.Causes);
     }
@@ -175,7 +175,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, Values("bar", "quux"), Remote, InSeconds(store, 5), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, Values("bar", "quux"), Remote, InSeconds(store, 5), null, Ct);
         var item = (await queue.FindAsync(id, Ct))!;
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
         Assert.Equal((job.Id, QueueState.Queued, now + 5000, now), (item.JobId, item.State, item.DueAt, item.InQueueSince));
@@ -191,7 +191,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
 
         Assert.Equal(CancelOutcome.Cancelled, await queue.CancelAsync(id, Ct));
         Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
@@ -208,7 +208,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
         await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, id, 1, "built-in", 0), Ct);
         Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
         Assert.Equal(QueueState.Left, (await queue.FindAsync(id, Ct))!.State);
@@ -221,7 +221,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, Values("visible-bar", "quux", Secret), Remote, InSeconds(store, 5), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, Values("visible-bar", "quux", Secret), Remote, InSeconds(store, 5), null, Ct);
 
         await using (var raw = new SqliteConnection($"Data Source={store.Home.DatabaseFile};Pooling=False"))
         {
@@ -240,8 +240,8 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var queue = Queue(store);
-        var late = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 60), Ct);
-        var early = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 1), Ct);
+        var late = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 60), null, Ct);
+        var early = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 1), null, Ct);
         Assert.Equal([early.Id, late.Id], (await queue.QueuedAsync(Ct)).Select(i => i.Id));
         Assert.Equal(store.Time.GetUtcNow().AddSeconds(1).ToUnixTimeMilliseconds(), await queue.NextDueAsync(Ct));
     }
@@ -254,7 +254,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
         Assert.True(queue.StillVisible((await queue.FindAsync(id, Ct))!));
 
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -276,7 +276,7 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(await store.CreateAsync("p"), null, Remote, InSeconds(store, 3600), Ct);
+        var (id, _) = await queue.EnqueueAsync(await store.CreateAsync("p"), null, Remote, InSeconds(store, 3600), null, Ct);
         store.Time.Advance(TimeSpan.FromHours(2));
         Assert.True(queue.StillVisible((await queue.FindAsync(id, Ct))!));
     }
@@ -288,9 +288,9 @@ public sealed class BuildQueueTests
         var busy = await store.CreateAsync("busy");
         var free = await store.CreateAsync("free");
         var queue = Queue(store);
-        await queue.EnqueueAsync(busy, null, Remote, InSeconds(store, 0), Ct);
-        var (freeId, _) = await queue.EnqueueAsync(free, null, Remote, InSeconds(store, 1), Ct);
-        await queue.EnqueueAsync(await store.CreateAsync("later"), null, Remote, InSeconds(store, 60), Ct);
+        await queue.EnqueueAsync(busy, null, Remote, InSeconds(store, 0), null, Ct);
+        var (freeId, _) = await queue.EnqueueAsync(free, null, Remote, InSeconds(store, 1), null, Ct);
+        await queue.EnqueueAsync(await store.CreateAsync("later"), null, Remote, InSeconds(store, 60), null, Ct);
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
         Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, _ => Task.FromResult(true), now - 1), Ct));
