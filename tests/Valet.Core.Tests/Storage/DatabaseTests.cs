@@ -38,8 +38,14 @@ public sealed class DatabaseTests
         var tables = (await store.Db.ReadAsync(s => s.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"), Ct)).ToList();
         foreach (var table in new[] { "build", "item", "job_token", "queue_item", "schema_version", "user_account" })
             Assert.Contains(table, tables);
-        Assert.Equal([1L], await store.Db.ReadAsync(s => s.QueryAsync<long>("SELECT version FROM schema_version"), Ct));
+        Assert.Equal(MigrationVersions(), await store.Db.ReadAsync(s => s.QueryAsync<long>("SELECT version FROM schema_version ORDER BY version"), Ct));
     }
+
+    /// <summary>The numbers of the migration scripts shipped in Valet.Core, in order.</summary>
+    static List<long> MigrationVersions() => typeof(Database).Assembly.GetManifestResourceNames()
+        .Where(n => n.EndsWith(".sql", StringComparison.Ordinal))
+        .Select(n => long.Parse(n.Split('.')[^2].Split('_')[0], System.Globalization.CultureInfo.InvariantCulture))
+        .Order().ToList();
 
     [Fact]
     public async Task Reopening_applies_no_migration_twice_and_keeps_the_data()
@@ -48,7 +54,7 @@ public sealed class DatabaseTests
         await store.CreateAsync("dir/p");
         await store.ReopenAsync();
         await store.ReopenAsync();
-        Assert.Equal(1L, await store.Db.ReadAsync(s => s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version"), Ct));
+        Assert.Equal(MigrationVersions().Count, await store.Db.ReadAsync(s => s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM schema_version"), Ct));
         Assert.NotNull(await store.Items.FindAsync("DIR/P", Ct));
     }
 
