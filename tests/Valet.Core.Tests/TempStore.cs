@@ -17,7 +17,7 @@ public sealed class TempStore : IAsyncDisposable
         Home = new ValetHome(dir);
         Secrets = new InstallationSecrets(Home);
         Db = new Database(Home.DatabaseFile, NullLogger<Database>.Instance);
-        Items = new ItemStore(Db, Time);
+        Items = new ItemStore(Db, Secrets, Time);
     }
 
     public ValetHome Home { get; }
@@ -38,7 +38,7 @@ public sealed class TempStore : IAsyncDisposable
     {
         await Db.DisposeAsync();
         Db = new Database(Home.DatabaseFile, NullLogger<Database>.Instance);
-        Items = new ItemStore(Db, Time);
+        Items = new ItemStore(Db, Secrets, Time);
         await Db.OpenAsync(TestContext.Current.CancellationToken);
     }
 

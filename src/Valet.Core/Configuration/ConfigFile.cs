@@ -18,7 +18,17 @@ public sealed record ConfigResult(ValetConfig? Config, IReadOnlyList<string> Err
 public static partial class ConfigFile
 {
     /// <summary>Parses and validates; <paramref name="env"/> looks up environment variables (null = unset).</summary>
-    public static ConfigResult Parse(string path, string text, Func<string, string?> env)
+    public static ConfigResult Parse(string path, string text, Func<string, string?> env) => Parse(path, text, env, null);
+
+    /// <summary>
+    /// Parses one item entry sent through the API (JSON, or YAML): a `jobs:` entry, or a `folders:`
+    /// entry with `"type": "folder"`. Errors name the line and key; nothing is substituted, so an
+    /// API caller cannot read the server's environment.
+    /// </summary>
+    /// <param name="fullName">The item's full name, used when the entry names none.</param>
+    public static ConfigResult ParseItem(string source, string text, string fullName) => Parse(source, text, null, fullName);
+
+    static ConfigResult Parse(string path, string text, Func<string, string?>? env, string? itemName = null)
     {
         var file = Path.GetFileName(path);
         var stream = new YamlStream();
@@ -42,8 +52,20 @@ public static partial class ConfigFile
         if (stream.Documents.Count == 0 || IsNull(stream.Documents[0].RootNode))
             return new(new ValetConfig(), []);
 
+        var root = stream.Documents[0].RootNode;
+        if (itemName is not null)
+        {
+            if (root is not YamlMappingNode entry)
+                return new(null, [$"{file}:{root.Start.Line}: an item entry must be an object"]);
+            if (!entry.Children.ContainsKey(new YamlScalarNode("name")))
+                entry.Children.Add(new YamlScalarNode("name"), new YamlScalarNode(itemName));
+            var isFolder = entry.Children.TryGetValue(new YamlScalarNode("type"), out var type) && type is YamlScalarNode { Value: "folder" };
+            if (isFolder)
+                entry.Children.Remove(new YamlScalarNode("type"));
+            root = new YamlMappingNode(new YamlScalarNode(isFolder ? "folders" : "jobs"), new YamlSequenceNode(entry));
+        }
         var reader = new Reader(file, env);
-        var config = reader.Read(stream.Documents[0].RootNode);
+        var config = reader.Read(root);
         return reader.Errors.Count == 0 ? new(config, []) : new(null, [.. reader.Errors.OrderBy(e => e.Line).Select(e => e.Text)]);
     }
 
@@ -90,7 +112,7 @@ public static partial class ConfigFile
     [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     private static partial Regex UserId();
 
-    sealed class Reader(string file, Func<string, string?> env)
+    sealed class Reader(string file, Func<string, string?>? env)
     {
         public List<(long Line, string Text)> Errors { get; } = [];
 
@@ -523,6 +545,8 @@ public static partial class ConfigFile
         /// <summary>Replaces ${NAME} with the variable and $${ with a literal ${; null when a variable is unset.</summary>
         string? Substitute(YamlScalarNode scalar, string path)
         {
+            if (env is null)
+                return scalar.Value ?? "";
             var failed = false;
             var value = Reference().Replace(scalar.Value ?? "", m =>
             {

@@ -23,12 +23,13 @@ public sealed class ExecutorOptions
 /// as aborted; at stop, running builds are aborted and recorded.
 /// </summary>
 public sealed partial class Executors(
-    Database db, BuildQueue queue, BuildStore builds, BuildRunner runner, ValetHome home,
+    Database db, ItemStore items, BuildQueue queue, BuildStore builds, BuildRunner runner, ValetHome home,
     IOptions<ExecutorOptions> options, TimeProvider time, ILogger<Executors> logger) : BackgroundService
 {
     sealed record Running(Build Build, CancellationTokenSource Abort)
     {
         public string? AbortedBy { get; set; }
+        public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     readonly ConcurrentDictionary<(long JobId, long Number), Running> running = new();
@@ -125,7 +126,7 @@ public sealed partial class Executors(
         var jobs = new Dictionary<long, Item?>();
         var item = await queue.ClaimAsync(s, async jobId =>
         {
-            var job = jobs[jobId] = await ItemStore.GetAsync(s, jobId);
+            var job = jobs[jobId] = await items.GetAsync(s, jobId);
             return job is not null && (job.Config.Concurrent || !await BuildStore.IsBuildingAsync(s, jobId));
         }, now);
         if (item is null)
@@ -187,6 +188,7 @@ public sealed partial class Executors(
         finally
         {
             running.TryRemove((build.JobId, build.Number), out _);
+            entry.Finished.TrySetResult();
         }
         Log.Finished(logger, job.FullName, build.Number, result);
     }
@@ -223,7 +225,14 @@ public sealed partial class Executors(
         return true;
     }
 
-    public bool IsRunningHere(long jobId, long number) => running.ContainsKey((jobId, number));
+    /// <summary>Aborts every running build of these jobs and waits until they have stopped.</summary>
+    public async Task AbortAllAsync(IReadOnlySet<long> jobIds, string by, CancellationToken ct)
+    {
+        var stopping = running.Values.Where(r => jobIds.Contains(r.Build.JobId)).ToList();
+        foreach (var entry in stopping)
+            Abort(entry.Build.JobId, entry.Build.Number, by);
+        await Task.WhenAll(stopping.Select(r => r.Finished.Task)).WaitAsync(ct);
+    }
 
     public override async Task StopAsync(CancellationToken ct)
     {

@@ -1,36 +1,47 @@
+using Valet.Core.Security;
 using Valet.Core.Storage;
 
 namespace Valet.Core.Items;
 
 /// <summary>The item tree in the database: folders and jobs by id or case-insensitive full name.</summary>
-public sealed class ItemStore(Database db, TimeProvider time)
+public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProvider time)
 {
     const string Columns = "id, parent_id, name, full_name, config, managed_by, next_build_number";
 
-    sealed record Row(long Id, long? ParentId, string Name, string FullName, string Config, string? ManagedBy, long NextBuildNumber)
-    {
-        public Item ToItem() => new(Id, ParentId, Name, FullName, Json.Read<ItemConfig>(Config), ManagedBy, NextBuildNumber);
-    }
+    sealed record Row(long Id, long? ParentId, string Name, string FullName, string Config, string? ManagedBy, long NextBuildNumber);
+
+    Item ToItem(Row r) => new(r.Id, r.ParentId, r.Name, r.FullName, MapPasswordDefaults(Json.Read<ItemConfig>(r.Config), secrets.Decrypt), r.ManagedBy, r.NextBuildNumber);
+
+    /// <summary>Password parameters' defaults are kept encrypted at rest, like their values.</summary>
+    string Serialize(ItemConfig config) => Json.Write(MapPasswordDefaults(config, secrets.Encrypt));
+
+    static ItemConfig MapPasswordDefaults(ItemConfig config, Func<string, string> map) =>
+        config.Parameters.Any(p => p.Type == ParameterType.Password && !string.IsNullOrEmpty(p.Default))
+            ? config with
+            {
+                Parameters = [.. config.Parameters.Select(p => p.Type == ParameterType.Password && !string.IsNullOrEmpty(p.Default) ? p with { Default = map(p.Default) } : p)],
+            }
+            : config;
 
     static string FullKey(string fullName) => ItemName.Key(string.Join('/', ItemName.Segments(fullName)));
 
     public Task<Item?> FindAsync(string fullName, CancellationToken ct) =>
         db.ReadAsync(s => FindAsync(s, fullName), ct);
 
-    public static async Task<Item?> FindAsync(Session s, string fullName) =>
-        (await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM item WHERE full_key = @key", new { key = FullKey(fullName) }))?.ToItem();
+    public async Task<Item?> FindAsync(Session s, string fullName) =>
+        (await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM item WHERE full_key = @key", new { key = FullKey(fullName) })) is { } r ? ToItem(r) : null;
 
     public Task<Item?> GetAsync(long id, CancellationToken ct) => db.ReadAsync(s => GetAsync(s, id), ct);
 
-    public static async Task<Item?> GetAsync(Session s, long id) =>
-        (await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM item WHERE id = @id", new { id }))?.ToItem();
+    public async Task<Item?> GetAsync(Session s, long id) =>
+        (await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM item WHERE id = @id", new { id })) is { } r ? ToItem(r) : null;
 
     public Task<IReadOnlyList<Item>> ChildrenAsync(long? parentId, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>(
-            $"SELECT {Columns} FROM item WHERE parent_id IS @parentId ORDER BY full_key", new { parentId })).Select(r => r.ToItem()).ToList(), ct);
+            $"SELECT {Columns} FROM item WHERE parent_id IS @parentId ORDER BY full_key", new { parentId })).Select(ToItem).ToList(), ct);
 
     public Task<IReadOnlyList<Item>> AllAsync(CancellationToken ct) =>
-        db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>($"SELECT {Columns} FROM item ORDER BY full_key")).Select(r => r.ToItem()).ToList(), ct);
+        db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>($"SELECT {Columns} FROM item ORDER BY full_key")).Select(ToItem).ToList(), ct);
 
     /// <summary>
     /// The items along a path, outermost first, as far as they exist: "a/b/c" gives a, a/b, a/b/c,
@@ -48,7 +59,7 @@ public sealed class ItemStore(Database db, TimeProvider time)
             {
                 if (!rows.TryGetValue(key, out var row))
                     break;
-                path.Add(row.ToItem());
+                path.Add(ToItem(row));
             }
             return path;
         }, ct);
@@ -86,18 +97,18 @@ public sealed class ItemStore(Database db, TimeProvider time)
         if (existing.IsFolder != (config.Kind == ItemKind.Folder))
             return (SaveOutcome.KindChanged, existing);
         await s.ExecuteAsync("UPDATE item SET config = @config, kind = @kind, managed_by = @managedBy WHERE id = @id",
-            new { config = Json.Write(config), kind = config.Kind.ToString(), managedBy, id = existing.Id });
+            new { config = Serialize(config), kind = config.Kind.ToString(), managedBy, id = existing.Id });
         return (SaveOutcome.Updated, existing with { Config = config, ManagedBy = managedBy });
     }
 
-    static async Task<Item> InsertAsync(Session s, long? parentId, string name, string fullName, ItemConfig config, string? managedBy, long now)
+    async Task<Item> InsertAsync(Session s, long? parentId, string name, string fullName, ItemConfig config, string? managedBy, long now)
     {
         var id = await s.QuerySingleAsync<long>(
             """
             INSERT INTO item (parent_id, name, full_name, full_key, kind, config, managed_by, created_at)
             VALUES (@parentId, @name, @fullName, @key, @kind, @config, @managedBy, @now) RETURNING id
             """,
-            new { parentId, name, fullName, key = FullKey(fullName), kind = config.Kind.ToString(), config = Json.Write(config), managedBy, now });
+            new { parentId, name, fullName, key = FullKey(fullName), kind = config.Kind.ToString(), config = Serialize(config), managedBy, now });
         return new Item(id, parentId, name, fullName, config, managedBy, 1);
     }
 

@@ -57,6 +57,7 @@ public static class ValetServices
         s.AddSingleton<Triggering>();
         s.AddSingleton<CoreTriggers>();
         s.AddSingleton<BuildEndpoints>();
+        s.AddSingleton<ItemConfigEndpoints>();
         s.AddSingleton<JobTokenEndpoints>();
         s.AddSingleton(config.Security.TriggerGuard);
         s.AddSingleton<TriggerGuard>();

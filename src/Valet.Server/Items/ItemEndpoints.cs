@@ -71,14 +71,28 @@ public static class ItemEndpoints
             return Refusals.NotFound();
         var method = context.Request.Method;
         var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        var sp = context.RequestServices;
+        var configs = sp.GetRequiredService<ItemConfigEndpoints>();
+        // A PUT may create the item, so it resolves the path itself.
+        if (route.Is("config.json") && HttpMethods.IsPut(method))
+            return await configs.PutAsync(context, route.Names, ct);
         var resolved = await access.ResolveAsync(context, route.Names, null, ct);
         if (resolved.Refusal is not null)
             return resolved.Refusal;
         var item = resolved.Item!;
-        var sp = context.RequestServices;
 
         if (route.Rest.Count == 0)
-            return isRead ? Page(item.FullName, $"<p>See <a href=\"api/json\">api/json</a>.</p>") : MethodNotAllowed("GET");
+        {
+            if (HttpMethods.IsDelete(method))
+                return await configs.DeleteAsync(context, item, resolved.Path, ct);
+            return isRead ? Page(item.FullName, $"<p>See <a href=\"api/json\">api/json</a>.</p>") : MethodNotAllowed("GET, DELETE");
+        }
+        if (route.Is("config.json"))
+        {
+            if (!isRead)
+                return MethodNotAllowed("GET, PUT");
+            return access.Has(context, Permission.JobConfigure, resolved.Path) ? configs.Get(item) : Refusals.Forbidden(Permission.JobConfigure);
+        }
         if (route.Rest.Count == 2 && route.Rest[0] == "api" && route.Rest[1] is "json" or "xml")
             return isRead ? await ItemApiAsync(context, item, route.Rest[1], sp, ct) : MethodNotAllowed("GET");
         if (item.IsFolder)

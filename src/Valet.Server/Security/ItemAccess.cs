@@ -6,7 +6,7 @@ namespace Valet.Server.Security;
 /// <summary>Resolves an item for a caller, applying the 404-versus-403 rule in one place.</summary>
 public sealed class ItemAccess(ItemStore items, Authorizer authorizer)
 {
-    public sealed record Resolved(Item? Item, IReadOnlyList<Item> Path, IResult? Refusal);
+    public sealed record Resolved(Item? Item, IReadOnlyList<Item> Path, IResult? Refusal, AccessOutcome Outcome = AccessOutcome.Granted);
 
     /// <summary>The item if the caller may read it and holds <paramref name="needed"/> on it; otherwise the refusal to send.</summary>
     public async Task<Resolved> ResolveAsync(HttpContext context, IReadOnlyList<string> segments, Permission? needed, CancellationToken ct)
@@ -19,12 +19,12 @@ public sealed class ItemAccess(ItemStore items, Authorizer authorizer)
         switch (authorizer.Check(caller, path, complete, out var missing))
         {
             case AccessOutcome.NotFound:
-                return new(null, path, Refusals.NotFound());
+                return new(null, path, Refusals.NotFound(), AccessOutcome.NotFound);
             case AccessOutcome.Forbidden:
-                return new(null, path, Refusals.Forbidden(missing!));
+                return new(null, path, Refusals.Forbidden(missing!), AccessOutcome.Forbidden);
         }
         if (needed is not null && !authorizer.Has(caller, needed, path))
-            return new(null, path, Refusals.Forbidden(needed));
+            return new(null, path, Refusals.Forbidden(needed), AccessOutcome.Forbidden);
         return new(path[^1], path, null);
     }
 

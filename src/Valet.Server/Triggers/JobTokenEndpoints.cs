@@ -21,6 +21,7 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
         {
             ["api", "json"] => await ListAsync(job, ct),
             [] => isPost ? await CreateAsync(context, job, ct) : ItemEndpoints.MethodNotAllowed("POST"),
+            [JobTokens.DefaultName, "revoke"] when job.ManagedBy is not null => ItemConfigEndpoints.ManagedByFile(job),
             [var name, "revoke"] => isPost
                 ? await tokens.RevokeAsync(job.Id, name, ct) ? Http.Empty(204) : Http.Error(404, "no-such-token", $"{job.FullName} has no token named '{name}'")
                 : ItemEndpoints.MethodNotAllowed("POST"),
@@ -78,6 +79,8 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
                 expiresAt = at;
             }
         }
+        if (name == JobTokens.DefaultName && job.ManagedBy is not null)
+            return ItemConfigEndpoints.ManagedByFile(job);
         if (name is null || !TokenName().IsMatch(name))
             return Http.Error(400, "bad-name", "A token name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
         if (expiresAt <= time.GetUtcNow().ToUnixTimeMilliseconds())
