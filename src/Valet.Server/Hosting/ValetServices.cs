@@ -39,6 +39,7 @@ public static class ValetServices
         s.AddSingleton<ItemStore>();
         s.AddSingleton<JobTokens>();
         s.AddSingleton<UserStore>();
+        s.AddValetSecurity();
         s.AddSingleton<ConfigApplier>();
         s.AddSingleton<BuildQueue>();
         s.AddSingleton<BuildStore>();
@@ -68,12 +69,14 @@ public static class ValetServices
         app.UseMiddleware<ErrorBoundaryMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
         app.UseRouting();
+        app.UseMiddleware<CrumbMiddleware>();
         app.UseMiddleware<OverallReadMiddleware>();
 
         app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapRoot();
         app.MapJobs();
         app.MapQueue();
+        app.MapSecurity();
 
         // BUILD_URL needs the real address when the server was asked for port 0.
         var executorOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutorOptions>>().Value;

@@ -89,8 +89,9 @@ public static class QueueEndpoints
             return ItemEndpoints.MethodNotAllowed("POST");
         var (form, _) = await Http.ReadFormAsync(context.Request, ct);
         var (item, _, path, refusal) = await FindAsync(context, Http.First(context.Request, form, "id") ?? "", anyAge: true, ct);
+        // Unknown or unreadable, discover-only included, are alike here (remote-api.md §4).
         if (refusal is not null)
-            return refusal;
+            return Refusals.NotFound("No such queue item");
         if (!context.RequestServices.GetRequiredService<ItemAccess>().Has(context, Permission.JobCancel, path))
         {
             context.Response.Headers["X-Required-Permission"] = Permission.JobCancel.Id;
