@@ -212,7 +212,15 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return build!;
     }
 
-    public async Task<string> ConsoleAsync(string jobPath, int number) => await Admin().GetStringAsync($"{jobPath}{number}/consoleText");
+    /// <summary>The build's console; empty while the build does not exist yet (its item is still queued).</summary>
+    public async Task<string> ConsoleAsync(string jobPath, int number)
+    {
+        using var response = await Admin().GetAsync($"{jobPath}{number}/consoleText");
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return "";
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
+    }
 
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
