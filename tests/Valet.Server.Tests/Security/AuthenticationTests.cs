@@ -403,4 +403,31 @@ public sealed partial class AuthenticationTests
                 Assert.False(text.Contains(needle, StringComparison.Ordinal) || latin.Contains(needle, StringComparison.Ordinal), $"{file} holds a secret");
         }
     }
+
+    [Fact]
+    public async Task Anonymous_posts_need_a_crumb_too_and_cookies_are_secure_under_an_https_root_url()
+    {
+        var config = Config.Replace("  trustedProxies: [127.0.0.1]", "  rootUrl: https://ci.example.com/")
+            .Replace("anonymous: []", "anonymous: [Overall/Read, Job/Read]");
+        await using var valet = await ValetProcess.StartAsync(config);
+        var anonymous = valet.Anonymous();
+        using (var post = await anonymous.PostAsync("job/p/build?token=job-token-7d2q", null))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+            Assert.Contains("No valid crumb", await post.Content.ReadAsStringAsync());
+        }
+        using (var get = await anonymous.GetAsync("job/p/build?token=job-token-7d2q"))
+            Assert.Equal(HttpStatusCode.Created, get.StatusCode);
+        using (var me = await anonymous.GetAsync("me/api/json"))
+            Assert.Equal(HttpStatusCode.Forbidden, me.StatusCode);
+
+        using var issued = await anonymous.GetAsync("crumbIssuer/api/json");
+        var cookie = issued.Headers.GetValues("Set-Cookie").Single();
+        Assert.Contains("; secure", cookie, StringComparison.OrdinalIgnoreCase);
+        var crumb = JsonNode.Parse(await issued.Content.ReadAsStringAsync())!["crumb"]!.GetValue<string>();
+        using var request = WithCookie(new HttpRequestMessage(HttpMethod.Post, "job/p/build?token=job-token-7d2q"), cookie.Split(';')[0]);
+        request.Headers.Add("Jenkins-Crumb", crumb);
+        using (var withCrumb = await anonymous.SendAsync(request))
+            Assert.Equal(HttpStatusCode.Created, withCrumb.StatusCode);
+    }
 }
