@@ -87,7 +87,7 @@ public static partial class ConfigFile
     [GeneratedRegex(@"\$\$\{|\$\{(?:(?<name>[A-Za-z_][A-Za-z0-9_]*)\})?")]
     private static partial Regex Reference();
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     private static partial Regex UserId();
 
     sealed class Reader(string file, Func<string, string?> env)

@@ -65,9 +65,11 @@ public sealed class ConsoleWriter : IAsyncDisposable
     {
         if (text.Length == 0)
             return;
-        await file.WriteAsync(Encoding.UTF8.GetBytes(text));
+        // The last encoded byte, not the last char cast to a byte: 'Ċ' (U+010A) would pass for '\n'.
+        var bytes = Encoding.UTF8.GetBytes(text);
+        await file.WriteAsync(bytes);
         await file.FlushAsync();
-        lastByte = (byte)text[^1];
+        lastByte = bytes[^1];
     }
 
     /// <summary>Ends a partial last line of step output.</summary>

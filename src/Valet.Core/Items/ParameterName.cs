@@ -15,6 +15,7 @@ public static partial class ParameterName
         return null;
     }
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    // \z, not $: $ also matches before a final newline.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*\z")]
     private static partial Regex Pattern();
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Valet.Core.Items;
 using Valet.Core.Security;
@@ -29,14 +30,24 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         if (values is null)
             return null;
         var canonical = new StringBuilder();
+        // Length-prefixed: with a separator alone, a value holding the separator could pass for two values.
         foreach (var v in values.OrderBy(v => v.Name, StringComparer.Ordinal))
-            canonical.Append(v.Name).Append('\0').Append(v.Value).Append('\0');
+            canonical.Append(CultureInfo.InvariantCulture, $"{v.Name.Length}:{v.Name}{v.Value.Length}:{v.Value}");
         return secrets.HmacHex(canonical.ToString());
     }
 
     /// <summary>Queues a build of <paramref name="job"/>, or folds into an equivalent item not yet taken.</summary>
-    public async Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due, CancellationToken ct)
+    /// <param name="alsoInTransaction">Work committed together with the item (an idempotency record), so neither outlives the other.</param>
+    public async Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due,
+        Func<Session, EnqueueResult, Task>? alsoInTransaction, CancellationToken ct)
     {
+        async Task<EnqueueResult> ThenAsync(Session s, EnqueueResult r)
+        {
+            if (alsoInTransaction is not null)
+                await alsoInTransaction(s, r);
+            return r;
+        }
+
         var key = FoldKey(values);
         var sealedValues = StoredParameters.Seal(values, secrets);
         var result = await db.WriteAsync(async s =>
@@ -51,7 +62,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                 var causes = Cause.Merge(Json.Read<List<Cause>>(match.Causes), cause);
                 await s.ExecuteAsync("UPDATE queue_item SET causes = @causes, due_at = MIN(due_at, @dueAt) WHERE id = @id",
                     new { causes = Json.Write(causes), dueAt, id = match.Id });
-                return new EnqueueResult(match.Id, Folded: true);
+                return await ThenAsync(s, new EnqueueResult(match.Id, Folded: true));
             }
             var id = await s.QuerySingleAsync<long>(
                 """
@@ -59,7 +70,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                 VALUES (@jobId, 'queued', @dueAt, @now, @sealedValues, @key, @causes) RETURNING id
                 """,
                 new { jobId = job.Id, dueAt, now, sealedValues, key, causes = Json.Write(new[] { cause }) });
-            return new EnqueueResult(id, Folded: false);
+            return await ThenAsync(s, new EnqueueResult(id, Folded: false));
         }, ct);
         Signal();
         return result;

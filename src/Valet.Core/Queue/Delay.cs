@@ -31,6 +31,7 @@ public static class Delay
     {
         if (seconds <= 0)
             return now;
-        return seconds > (DateTimeOffset.MaxValue - now).TotalSeconds ? null : now.AddSeconds(seconds);
+        // Whole ticks: TotalSeconds is a double and can round up past the last representable second.
+        return seconds > (DateTimeOffset.MaxValue - now).Ticks / TimeSpan.TicksPerSecond ? null : now.AddSeconds(seconds);
     }
 }

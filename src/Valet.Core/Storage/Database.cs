@@ -126,7 +126,9 @@ public sealed partial class Database : IAsyncDisposable
         catch (Exception e)
         {
             Log.CommitFailed(logger, e, batch.Count);
-            foreach (var w in done)
+            // Every write of the batch, also those not yet run: a write whose statement ended the
+            // transaction (ON CONFLICT ROLLBACK, RAISE(ROLLBACK)) must not leave the rest unanswered.
+            foreach (var w in batch)
                 w.Fail(e);
             return;
         }

@@ -12,7 +12,7 @@ using Valet.Server.Security;
 namespace Valet.Server.Execution;
 
 /// <summary>One build: its API, console (whole or from an offset) and stop.</summary>
-public sealed class BuildEndpoints(BuildStore builds, Executors executors, ValetHome home, ApiModels models, ItemAccess access, ServerSettings server)
+public sealed class BuildEndpoints(BuildStore builds, Executors executors, ValetHome home, ApiModels models, ItemAccess access)
 {
     public async Task<IResult> HandleAsync(HttpContext context, Item job, IReadOnlyList<Item> path, JobRoute route, CancellationToken ct)
     {
@@ -25,7 +25,7 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
         return rest switch
         {
             [] => isRead ? ItemEndpoints.Page($"{job.FullName} #{build.Number}", "<p>See <a href=\"consoleText\">consoleText</a>.</p>") : ItemEndpoints.MethodNotAllowed("GET"),
-            ["api", "json" or "xml"] => isRead ? ApiResults.Render(context, models.Build(job, build, Http.BaseUrl(context, server.RootUrl), await EstimateAsync(job, ct)), rest[1]) : ItemEndpoints.MethodNotAllowed("GET"),
+            ["api", "json" or "xml"] => isRead ? ApiResults.Render(context, models.Build(job, build, Http.BaseUrl(context), await EstimateAsync(job, ct)), rest[1]) : ItemEndpoints.MethodNotAllowed("GET"),
             ["consoleText"] => isRead ? ConsoleText(job, build) : ItemEndpoints.MethodNotAllowed("GET"),
             ["logText", "progressiveText"] => await ProgressiveTextAsync(context, job, build, ct),
             ["stop"] => Stop(context, job, path, build),
@@ -72,8 +72,8 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
 
     async Task<IResult> ProgressiveTextAsync(HttpContext context, Item job, Build build, CancellationToken ct)
     {
-        var (form, _) = await Http.ReadFormAsync(context.Request, ct);
-        var startText = Http.First(context.Request, form, "start") ?? "0";
+        var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
+        var startText = inputs.First("start") ?? "0";
         if (!long.TryParse(startText, NumberStyles.None, CultureInfo.InvariantCulture, out var start))
             return Http.Error(400, "bad-start", $"Invalid start '{startText}': a byte offset (a non-negative integer) is expected");
         // Read the state first: a build that was still running may have written more by the time the file is read.
@@ -93,6 +93,6 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
             return Refusals.Forbidden(Permission.JobCancel);
         if (build.Building)
             executors.Abort(job.Id, build.Number, context.Caller().FullName);
-        return Results.Redirect($"{Http.BaseUrl(context, server.RootUrl)}{job.UrlPath}{build.Number}/");
+        return Results.Redirect($"{Http.BaseUrl(context)}{job.UrlPath}{build.Number}/");
     }
 }

@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Net.Http.Headers;
+using Valet.Core.Configuration;
+using Valet.Server.Security;
 
 namespace Valet.Server.Hosting;
 
@@ -15,7 +17,9 @@ public static class Http
     {
         var response = context.Response;
         response.StatusCode = status;
-        response.Headers["X-Error"] = message;
+        // The reason code leads the line, so scripts can match on it without parsing prose.
+        var line = $"{reason}: {message}";
+        response.Headers["X-Error"] = line;
         if (WantsJson(context.Request))
         {
             response.ContentType = "application/problem+json";
@@ -23,7 +27,7 @@ public static class Http
             return response.WriteAsync(json, Encoding.UTF8);
         }
         response.ContentType = "text/plain; charset=utf-8";
-        return response.WriteAsync(message + "\n", Encoding.UTF8);
+        return response.WriteAsync(line + "\n", Encoding.UTF8);
     }
 
     public static IResult Error(int status, string reason, string message) => new ErrorResult(status, reason, message);
@@ -54,9 +58,28 @@ public static class Http
         return json > 0 && json > other;
     }
 
-    /// <summary>The base every absolute URL starts with: server.rootUrl, else the request's scheme, host and base path.</summary>
-    public static string BaseUrl(HttpContext context, string? rootUrl) =>
-        rootUrl ?? $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}/";
+    /// <summary>
+    /// The base every absolute URL starts with: server.rootUrl, else the request's scheme, host and base
+    /// path, taken from X-Forwarded-Proto and -Host only when the peer is a trusted proxy.
+    /// </summary>
+    public static string BaseUrl(HttpContext context)
+    {
+        var services = context.RequestServices;
+        if (services.GetRequiredService<ServerSettings>().RootUrl is { } rootUrl)
+            return rootUrl;
+        var request = context.Request;
+        var scheme = request.Scheme;
+        var host = request.Host.Value;
+        if (services.GetRequiredService<ClientAddress>().FromTrustedProxy(context))
+        {
+            scheme = LastValue(request.Headers["X-Forwarded-Proto"]) ?? scheme;
+            host = LastValue(request.Headers["X-Forwarded-Host"]) ?? host;
+        }
+        return $"{scheme}://{host}{request.PathBase}/";
+    }
+
+    static string? LastValue(Microsoft.Extensions.Primitives.StringValues values) =>
+        values.SelectMany(v => (v ?? "").Split(',')).Select(v => v.Trim()).LastOrDefault(v => v.Length > 0);
 
     /// <summary>An empty answer that still tells its length, which some clients require.</summary>
     public static IResult Empty(int status, string? location = null) => new EmptyResult(status, location);
@@ -70,34 +93,6 @@ public static class Http
                 context.Response.Headers.Location = Location;
             context.Response.ContentLength = 0;
             return Task.CompletedTask;
-        }
-    }
-
-    /// <summary>Every value sent under a name: the query first, then the form body.</summary>
-    public static IReadOnlyList<string> Values(HttpRequest request, IFormCollection? form, string name)
-    {
-        var values = new List<string>();
-        if (request.Query.TryGetValue(name, out var q))
-            values.AddRange(q.Where(v => v is not null)!);
-        if (form is not null && form.TryGetValue(name, out var f))
-            values.AddRange(f.Where(v => v is not null)!);
-        return values;
-    }
-
-    public static string? First(HttpRequest request, IFormCollection? form, string name) => Values(request, form, name).FirstOrDefault();
-
-    /// <summary>Reads an urlencoded or multipart body; null when there is none or it is another type.</summary>
-    public static async Task<(IFormCollection? Form, bool Bad)> ReadFormAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (!request.HasFormContentType)
-            return (null, false);
-        try
-        {
-            return (await request.ReadFormAsync(ct), false);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
-        {
-            return (null, true);
         }
     }
 }

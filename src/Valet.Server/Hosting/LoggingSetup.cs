@@ -24,8 +24,8 @@ static class LoggingSetup
                 outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
                 rollingInterval: RollingInterval.Day, retainedFileCountLimit: 14, restrictedToMinimumLevel: LogEventLevel.Verbose)
             .CreateLogger();
-        // A plain provider, not AddSerilog: that also adds a Serilog-wide Trace rule, which outranks every
-        // category rule below and in configuration, so raw query strings (token=…) reached the file.
+        // Added as a plain provider: Serilog's AddSerilog also adds a provider-wide Trace rule, which
+        // would let every category (the framework's raw request log included) past the rules below.
         builder.Logging.AddProvider(new Serilog.Extensions.Logging.SerilogLoggerProvider(fileLogger, dispose: true));
         // The framework's request log writes raw query strings (token=…): pinned off here, where
         // configuration cannot lift it; Valet writes its own redacting request log instead.

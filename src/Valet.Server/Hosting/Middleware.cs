@@ -39,9 +39,12 @@ public sealed partial class RequestLogMiddleware(RequestDelegate next, ILoggerFa
             context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
+    // Values of other names may be build parameters, passwords among them: written as ***.
+    static readonly HashSet<string> Shown = new(StringComparer.OrdinalIgnoreCase) { "job", "delay", "cause", "id", "tree", "depth", "start", "pretty", "xpath", "wrapper", "limit", "before", "from", "name" };
+
     public static string RedactedQuery(IQueryCollection query) => query.Count == 0 ? "" :
         "?" + string.Join('&', query.SelectMany(kv => kv.Value.Select(v =>
-            Uri.EscapeDataString(kv.Key) + "=" + (kv.Key.Equals("token", StringComparison.OrdinalIgnoreCase) ? "***" : Uri.EscapeDataString(v ?? "")))));
+            Uri.EscapeDataString(kv.Key) + "=" + (Shown.Contains(kv.Key) ? Uri.EscapeDataString(v ?? "") : "***"))));
 
     static partial class Log
     {

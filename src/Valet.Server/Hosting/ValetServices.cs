@@ -59,11 +59,20 @@ public static class ValetServices
         s.AddSingleton<CoreTriggers>();
         s.AddSingleton<BuildEndpoints>();
         s.AddSingleton<JobTokenEndpoints>();
+        s.AddSingleton(config.Security.TriggerGuard);
+        s.AddSingleton<TriggerGuard>();
+        s.AddSingleton<IdempotencyKeys>();
+        s.AddSingleton<TokenTrigger>();
+        s.AddSingleton<TriggerAudit>();
+        s.AddHostedService(sp => sp.GetRequiredService<TriggerAudit>());
         s.AddSingleton<ApiModels>();
     }
 
     public static void UseValet(this WebApplication app)
     {
+        // The path of server.rootUrl is the base path: stripped from requests, kept in written URLs.
+        if (app.Services.GetRequiredService<ValetConfig>().Server.RootUrl is { } rootUrl && new Uri(rootUrl).AbsolutePath.TrimEnd('/') is { Length: > 0 } basePath)
+            app.UsePathBase(basePath);
         app.UseMiddleware<JenkinsHeadersMiddleware>();
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseMiddleware<ErrorBoundaryMiddleware>();
@@ -77,6 +86,8 @@ public static class ValetServices
         app.MapJobs();
         app.MapQueue();
         app.MapSecurity();
+        app.MapBuildByToken();
+        app.MapAudit();
 
         // BUILD_URL needs the real address when the server was asked for port 0.
         var executorOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutorOptions>>().Value;

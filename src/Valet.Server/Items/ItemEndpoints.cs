@@ -31,7 +31,7 @@ public static class ItemEndpoints
 
     static async Task<IResult> RootApi(HttpContext context, string format, ItemStore items, ItemAccess access, ApiModels models, ServerSettings server, CancellationToken ct)
     {
-        var baseUrl = Http.BaseUrl(context, server.RootUrl);
+        var baseUrl = Http.BaseUrl(context);
         var jobs = await ReadableChildrenAsync(context, null, items, access, models, baseUrl, ct);
         var executors = server.Executors ?? Environment.ProcessorCount;
         return ApiResults.Render(context, models.Root(server.RootUrl, baseUrl, jobs, executors), format);
@@ -39,7 +39,7 @@ public static class ItemEndpoints
 
     static async Task<IResult> AllViewApi(HttpContext context, string format, ItemStore items, ItemAccess access, ApiModels models, ServerSettings server, CancellationToken ct)
     {
-        var baseUrl = Http.BaseUrl(context, server.RootUrl);
+        var baseUrl = Http.BaseUrl(context);
         var jobs = await ReadableChildrenAsync(context, null, items, access, models, baseUrl, ct);
         return ApiResults.Render(context, models.AllView(baseUrl + "view/all/", jobs), format);
     }
@@ -100,7 +100,7 @@ public static class ItemEndpoints
     static async Task<IResult> ItemApiAsync(HttpContext context, Item item, string format, IServiceProvider sp, CancellationToken ct)
     {
         var models = sp.GetRequiredService<ApiModels>();
-        var baseUrl = Http.BaseUrl(context, sp.GetRequiredService<ServerSettings>().RootUrl);
+        var baseUrl = Http.BaseUrl(context);
         if (item.IsFolder)
         {
             var children = await ReadableChildrenAsync(context, item, sp.GetRequiredService<ItemStore>(), sp.GetRequiredService<ItemAccess>(), models, baseUrl, ct);

@@ -49,7 +49,7 @@ public static class QueueEndpoints
             return refusal;
         var build = item!.BuildNumber is { } n ? await builds.GetAsync(job!.Id, n, ct) : null;
         var running = (await builds.ListAsync(job!.Id, 5, ct)).FirstOrDefault(b => b.Building)?.Number;
-        return ApiResults.Render(context, models.QueueItem(item, job, Http.BaseUrl(context, server.RootUrl), running, build: build), format);
+        return ApiResults.Render(context, models.QueueItem(item, job, Http.BaseUrl(context), running, build: build), format);
     }
 
     static async Task<IResult> ItemPage(HttpContext context, string id, CancellationToken ct)
@@ -60,7 +60,7 @@ public static class QueueEndpoints
 
     static async Task<IResult> QueueApi(HttpContext context, string format, BuildQueue queue, ItemStore items, BuildStore builds, ItemAccess access, ApiModels models, ServerSettings server, CancellationToken ct)
     {
-        var baseUrl = Http.BaseUrl(context, server.RootUrl);
+        var baseUrl = Http.BaseUrl(context);
         var readable = new List<object?>();
         var discoverable = new List<object?>();
         // The next to run last, as Jenkins lists them.
@@ -87,8 +87,8 @@ public static class QueueEndpoints
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");
-        var (form, _) = await Http.ReadFormAsync(context.Request, ct);
-        var (item, _, path, refusal) = await FindAsync(context, Http.First(context.Request, form, "id") ?? "", anyAge: true, ct);
+        var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
+        var (item, _, path, refusal) = await FindAsync(context, inputs.First("id") ?? "", anyAge: true, ct);
         // Unknown or unreadable, discover-only included, are alike here (remote-api.md §4).
         if (refusal is not null)
             return Refusals.NotFound("No such queue item");
@@ -99,7 +99,7 @@ public static class QueueEndpoints
         }
         return await queue.CancelAsync(item!.Id, ct) switch
         {
-            CancelOutcome.Cancelled => Http.Empty(204, $"{Http.BaseUrl(context, server.RootUrl)}queue/item/{item.Id}/"),
+            CancelOutcome.Cancelled => Http.Empty(204, $"{Http.BaseUrl(context)}queue/item/{item.Id}/"),
             CancelOutcome.AlreadyLeft => Http.Error(409, "already-left", $"Queue item {item.Id} already left the queue"),
             _ => Refusals.NotFound("No such queue item"),
         };
@@ -115,6 +115,6 @@ public static class QueueEndpoints
         if (!context.RequestServices.GetRequiredService<ItemAccess>().Has(context, Permission.JobCancel, path))
             return Refusals.Forbidden(Permission.JobCancel);
         await queue.CancelAsync(item!.Id, ct);
-        return Results.Redirect($"{Http.BaseUrl(context, server.RootUrl)}queue/item/{item.Id}/");
+        return Results.Redirect($"{Http.BaseUrl(context)}queue/item/{item.Id}/");
     }
 }

@@ -28,6 +28,9 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
 
     readonly ILogger logger = loggers.CreateLogger("Valet.Security");
 
+    /// <summary>Set instead of answering 401 on /buildByToken, whose decision order puts the guard first.</summary>
+    public const string BadCredentialsKey = "valet.badCredentials";
+
     public async Task InvokeAsync(HttpContext context)
     {
         // /healthz answers anyone, whatever credentials come along.
@@ -40,7 +43,8 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
         if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             var address = clientAddress.Of(context);
-            if (guard.IsBlocked(address, out var retryAfter))
+            var byToken = context.Request.Path.StartsWithSegments("/buildByToken");
+            if (!byToken && guard.IsBlocked(address, out var retryAfter))
             {
                 await TooManyAsync(context, retryAfter);
                 return;
@@ -48,6 +52,13 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
             var caller = await AuthenticateAsync(header["Basic ".Length..].Trim(), context.RequestAborted);
             if (caller is null)
             {
+                // /buildByToken decides itself, its own guard first (build-token-root.md).
+                if (byToken)
+                {
+                    context.Items[BadCredentialsKey] = true;
+                    await next(context);
+                    return;
+                }
                 var delay = guard.RecordFailure(address);
                 Log.BasicFailed(logger, address);
                 if (delay > TimeSpan.Zero)
@@ -194,14 +205,12 @@ public sealed class CrumbMiddleware(RequestDelegate next, Crumbs crumbs)
         await Http.WriteErrorAsync(context, 403, "no-crumb", "No valid crumb was included in the request");
     }
 
-    /// <summary>The crumb sent: header, else query, else form field. Reading the form here buffers it for the endpoint.</summary>
+    /// <summary>The crumb sent: header, else query, else form field (read once per request, so the endpoint still sees the body).</summary>
     public static async Task<string?> PresentedAsync(HttpRequest request)
     {
         if (request.Headers[Crumbs.Field].FirstOrDefault() is { Length: > 0 } header)
             return header;
-        if (request.Query[Crumbs.Field].FirstOrDefault() is { Length: > 0 } query)
-            return query;
-        var (form, _) = await Http.ReadFormAsync(request, request.HttpContext.RequestAborted);
-        return form?[Crumbs.Field].FirstOrDefault();
+        var (inputs, _) = await RequestInputs.ReadAsync(request.HttpContext, request.HttpContext.RequestAborted);
+        return inputs.First(Crumbs.Field);
     }
 }

@@ -45,7 +45,7 @@ public static class SecurityEndpoints
     static string Now(TimeProvider time) => time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     static bool Secure(HttpContext context) =>
-        context.Request.IsHttps || context.RequestServices.GetRequiredService<ServerSettings>().RootUrl?.StartsWith("https:", StringComparison.OrdinalIgnoreCase) == true;
+        context.Request.IsHttps || Http.BaseUrl(context).StartsWith("https:", StringComparison.OrdinalIgnoreCase);
 
     static CookieOptions CookieOptions(HttpContext context, TimeSpan? maxAge = null) =>
         new() { HttpOnly = true, SameSite = SameSiteMode.Lax, Secure = Secure(context), Path = "/", MaxAge = maxAge, IsEssential = true };
@@ -103,7 +103,7 @@ public static class SecurityEndpoints
         if (refusal is not null)
             return refusal;
         var model = new ApiObject("hudson.model.User")
-            .Add("absoluteUrl", $"{Http.BaseUrl(context, server.RootUrl)}user/{Uri.EscapeDataString(user!.Id.ToLowerInvariant())}")
+            .Add("absoluteUrl", $"{Http.BaseUrl(context)}user/{Uri.EscapeDataString(user!.Id.ToLowerInvariant())}")
             .Add("description", null)
             .Add("fullName", user.FullName)
             .Add("id", user.Id)
@@ -116,12 +116,12 @@ public static class SecurityEndpoints
         var (user, refusal) = await TargetAsync(context, id, users, authorizer, readOnly: false, ct);
         if (refusal is not null)
             return refusal;
-        var (form, bad) = await Http.ReadFormAsync(context.Request, ct);
-        if (bad)
+        var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+        if (problem != RequestInputs.Problem.None)
             return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-        var name = Http.First(context.Request, form, "newTokenName")?.Trim() is { Length: > 0 } given ? given : $"Token created on {Now(time)}";
-        if (ApiTokens.NameProblem(name) is { } problem)
-            return Http.Error(400, "bad-name", problem);
+        var name = inputs.First("newTokenName")?.Trim() is { Length: > 0 } given ? given : $"Token created on {Now(time)}";
+        if (ApiTokens.NameProblem(name) is { } nameProblem)
+            return Http.Error(400, "bad-name", nameProblem);
         var (token, value) = await tokens.CreateAsync(user!.Id, name, null, ct);
         return Json(new { status = "ok", data = new { tokenName = token.Name, tokenUuid = token.Uuid, tokenValue = value } });
     }
@@ -134,8 +134,8 @@ public static class SecurityEndpoints
         var native = uuid is not null;
         if (uuid is null)
         {
-            var (form, _) = await Http.ReadFormAsync(context.Request, ct);
-            uuid = Http.First(context.Request, form, "tokenUuid");
+            var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
+            uuid = inputs.First("tokenUuid");
         }
         if (string.IsNullOrEmpty(uuid))
             return Http.Error(400, "no-uuid", "Name the token to revoke with tokenUuid");
@@ -184,11 +184,11 @@ public static class SecurityEndpoints
         }
         else
         {
-            var (form, bad) = await Http.ReadFormAsync(request, ct);
-            if (bad)
+            var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+            if (problem != RequestInputs.Problem.None)
                 return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-            name = Http.First(request, form, "name");
-            expiresText = Http.First(request, form, "expiresAt") is { Length: > 0 } t ? t : null;
+            name = inputs.First("name");
+            expiresText = inputs.First("expiresAt") is { Length: > 0 } t ? t : null;
         }
         long? expiresAt = null;
         if (expiresText is not null)
@@ -249,21 +249,21 @@ public static class SecurityEndpoints
     static async Task<IResult> SignIn(HttpContext context, Crumbs crumbs, Authenticator authenticator, SignInSessions sessions, SignInGuard guard,
         ClientAddress clientAddress, ServerSettings server, TimeProvider time, CancellationToken ct)
     {
-        var (form, bad) = await Http.ReadFormAsync(context.Request, ct);
-        if (bad || form is null)
+        var (form, problem) = await RequestInputs.ReadAsync(context, ct);
+        if (problem != RequestInputs.Problem.None)
             return Http.Error(400, "bad-body", "Sign in with the form at /login");
-        var from = SafeFrom(form["from"].FirstOrDefault());
+        var from = SafeFrom(form.First("from"));
         // The sign-in form carries its own crumb, so a foreign page cannot sign a browser in.
-        if (!crumbs.IsValid(context.Caller(), context.Request.Cookies[Crumbs.SessionCookie], form[Crumbs.Field].FirstOrDefault()))
+        if (!crumbs.IsValid(context.Caller(), context.Request.Cookies[Crumbs.SessionCookie], form.First(Crumbs.Field)))
             return Http.Error(403, "no-crumb", "No valid crumb was included in the request");
         var address = clientAddress.Of(context);
         if (guard.IsBlocked(address, out var retryAfter))
         {
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return LoginPage(context, crumbs, 429, from, form["j_username"].FirstOrDefault(), "Too many failed sign-in attempts from this address; try again later.");
+            return LoginPage(context, crumbs, 429, from, form.First("j_username"), "Too many failed sign-in attempts from this address; try again later.");
         }
-        var userId = form["j_username"].FirstOrDefault() ?? "";
-        var user = await authenticator.PasswordAsync(userId, form["j_password"].FirstOrDefault() ?? "", ct);
+        var userId = form.First("j_username") ?? "";
+        var user = await authenticator.PasswordAsync(userId, form.First("j_password") ?? "", ct);
         if (user is null)
         {
             var delay = guard.RecordFailure(address);
@@ -273,7 +273,7 @@ public static class SecurityEndpoints
         }
         var value = await sessions.OpenAsync(user, ct);
         context.Response.Cookies.Append(AuthenticationMiddleware.SignInCookie, value, CookieOptions(context, SignInSessions.Lifetime));
-        return Http.Empty(302, Http.BaseUrl(context, server.RootUrl) + from[1..]);
+        return Http.Empty(302, Http.BaseUrl(context) + from[1..]);
     }
 
     static async Task<IResult> SignOut(HttpContext context, SignInSessions sessions, ServerSettings server, CancellationToken ct)
@@ -281,7 +281,7 @@ public static class SecurityEndpoints
         if (context.Request.Cookies[AuthenticationMiddleware.SignInCookie] is { Length: > 0 } value)
             await sessions.CloseAsync(value, ct);
         context.Response.Cookies.Delete(AuthenticationMiddleware.SignInCookie, CookieOptions(context));
-        return Http.Empty(302, Http.BaseUrl(context, server.RootUrl));
+        return Http.Empty(302, Http.BaseUrl(context));
     }
 }
 

@@ -12,15 +12,17 @@ namespace Valet.Server.Triggers;
 /// Triggers through the core URLs (`/job/…/build`, `/buildWithParameters`) as Jenkins core answers
 /// them (remote-api.md §3): the caller needs Overall/Read first, then either the job's token or Job/Build.
 /// </summary>
-public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTokens tokens, ItemAccess access, ClientAddress clientAddress, Valet.Core.Configuration.ServerSettings server, TimeProvider time)
+public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTokens tokens, ItemAccess access, ClientAddress clientAddress, TimeProvider time)
 {
     public async Task<IResult> BuildAsync(HttpContext context, Item job, IReadOnlyList<Item> path, bool withParameters, CancellationToken ct)
     {
         var request = context.Request;
-        var (form, bad) = await Http.ReadFormAsync(request, ct);
-        if (bad)
+        var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+        if (problem == RequestInputs.Problem.TooLarge)
+            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+        if (problem == RequestInputs.Problem.BadBody)
             return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-        var delay = Http.First(request, form, "delay");
+        var delay = inputs.First("delay");
         if (!triggering.TryDueAt(job, delay, out var due))
             return Http.Error(400, "bad-delay", $"Invalid delay '{delay}': use seconds as '5sec' or milliseconds as '5000'");
         var hasParameters = job.Config.Parameters.Count > 0;
@@ -33,7 +35,7 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
             if (hasParameters && !isPost)
                 return ParametersForm(job);
         }
-        var (authorized, refusal, byToken) = await AuthorizeAsync(context, job, path, form, isPost, ct);
+        var (authorized, refusal, byToken) = await AuthorizeAsync(context, job, path, inputs, isPost, ct);
         if (!authorized)
             return refusal!;
         if (withParameters)
@@ -45,15 +47,15 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         }
 
         var cause = byToken
-            ? Cause.Remote(clientAddress.Of(context), Http.First(request, form, "cause"))
+            ? Cause.Remote(clientAddress.Of(context), inputs.First("cause"))
             : Cause.User(context.Caller().UserId, context.Caller().FullName);
-        var baseUrl = Http.BaseUrl(context, server.RootUrl);
+        var baseUrl = Http.BaseUrl(context);
 
         IReadOnlyList<ParameterValue>? values = null;
         var viaJson = false;
         if (hasParameters && !withParameters)
         {
-            var json = Http.First(request, form, "json") ?? await RawJsonAsync(request, ct);
+            var json = inputs.First("json") ?? await RawJsonAsync(request, ct);
             if (json is null)
                 return Http.Error(400, "bad-parameter", $"{job.FullName} is parameterized: send the values as a 'json' field or use /buildWithParameters");
             var parsed = JsonParameters(job, json);
@@ -64,13 +66,13 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         }
         else if (hasParameters)
         {
-            var bound = ParameterBinder.Bind(job.Config.Parameters, name => Http.Values(request, form, name));
+            var bound = ParameterBinder.Bind(job.Config.Parameters, inputs.Values);
             if (!bound.Ok)
                 return Http.Error(400, "bad-parameter", bound.Problem!);
             values = bound.Values;
         }
 
-        var result = await queue.EnqueueAsync(job, values, cause, due, ct);
+        var result = await queue.EnqueueAsync(job, values, cause, due, null, ct);
         var location = $"{baseUrl}queue/item/{result.Id}/";
         if (viaJson)
             return result.Folded ? Results.Redirect(baseUrl + job.UrlPath) : Http.Empty(201, baseUrl + job.UrlPath);
@@ -80,9 +82,9 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
     }
 
     /// <summary>Rule A: a matching token authorizes any method; otherwise Job/Build and POST.</summary>
-    async Task<(bool Ok, IResult? Refusal, bool ByToken)> AuthorizeAsync(HttpContext context, Item job, IReadOnlyList<Item> path, IFormCollection? form, bool isPost, CancellationToken ct)
+    async Task<(bool Ok, IResult? Refusal, bool ByToken)> AuthorizeAsync(HttpContext context, Item job, IReadOnlyList<Item> path, RequestInputs inputs, bool isPost, CancellationToken ct)
     {
-        var token = Http.First(context.Request, form, "token");
+        var token = inputs.First("token");
         if (token is not null && await tokens.HasActiveAsync(job.Id, ct))
         {
             var match = await tokens.MatchAsync(job.Id, token, ct);

@@ -67,11 +67,11 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
         }
         else
         {
-            var (form, bad) = await Http.ReadFormAsync(request, ct);
-            if (bad)
+            var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+            if (problem != RequestInputs.Problem.None)
                 return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-            name = Http.First(request, form, "name");
-            if (Http.First(request, form, "expiresAt") is { Length: > 0 } text)
+            name = inputs.First("name");
+            if (inputs.First("expiresAt") is { Length: > 0 } text)
             {
                 if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at))
                     return Http.Error(400, "bad-expiry", "expiresAt must be a time in Unix milliseconds");
@@ -88,6 +88,6 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
         return Results.Json(new { name, value, createdAt, expiresAt }, statusCode: 201, contentType: "application/json; charset=utf-8");
     }
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     private static partial Regex TokenName();
 }

@@ -222,14 +222,21 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>Polls <paramref name="condition"/> until it holds; a failed HTTP call counts as "not yet".</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var deadline = Stopwatch.StartNew();
-        while (!await condition())
+        while (!await Holds())
         {
             if (deadline.Elapsed > timeout)
                 throw new TimeoutException($"Timed out waiting for {what}");
             await Task.Delay(100);
+        }
+
+        async Task<bool> Holds()
+        {
+            try { return await condition(); }
+            catch (HttpRequestException) { return false; }
         }
     }
 

@@ -1,0 +1,119 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Valet.Core.Configuration;
+using Valet.Core.Storage;
+
+namespace Valet.Core.Triggers;
+
+/// <summary>One /buildByToken request as the audit log keeps it. Never a token or password value.</summary>
+public sealed record AuditEntry(
+    long Id, long Time, string Endpoint, string? Job, string? FullName, string Address, long Status, string? Reason,
+    long? QueueId, string? IdempotencyKey, string? TokenName, long Count);
+
+/// <summary>
+/// The audit log of the token endpoints and the tokens' last-used data. Both are written in batches
+/// off the request path (at most about a second late); queue items never are.
+/// </summary>
+public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard, TimeProvider time, ILogger<TriggerAudit> logger) : BackgroundService
+{
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(90);
+    static readonly TimeSpan FlushEvery = TimeSpan.FromMilliseconds(250);
+
+    abstract record Pending;
+    sealed record Entry(AuditEntry Value) : Pending;
+    sealed record TokenUse(long TokenId, string Address, long At) : Pending;
+
+    readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
+    // The open 429 entry per address: later 429s of the same window add to its count.
+    readonly Dictionary<string, (long Id, long WindowStart)> rateLimited = [];
+    long lastPurge;
+
+    public void Record(AuditEntry entry) => pending.Writer.TryWrite(new Entry(entry));
+
+    public void RecordTokenUse(long tokenId, string address) =>
+        pending.Writer.TryWrite(new TokenUse(tokenId, address, time.GetUtcNow().ToUnixTimeMilliseconds()));
+
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                await Task.Delay(FlushEvery, time, stopping);
+                await FlushAsync(CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        await FlushAsync(CancellationToken.None);
+    }
+
+    /// <summary>Writes everything recorded so far.</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        var batch = new List<Pending>();
+        while (pending.Reader.TryRead(out var p))
+            batch.Add(p);
+        if (batch.Count == 0)
+            return;
+        try
+        {
+            await db.WriteAsync(s => WriteAsync(s, batch), ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.WriteFailed(logger, e, batch.Count);
+        }
+    }
+
+    async Task WriteAsync(Session s, List<Pending> batch)
+    {
+        foreach (var p in batch)
+        {
+            switch (p)
+            {
+                case Entry { Value: var e } when e.Status == 429 && CollapseInto(e) is { } id:
+                    await s.ExecuteAsync("UPDATE trigger_audit SET count = count + 1 WHERE id = @id", new { id });
+                    break;
+                case Entry { Value: var e }:
+                    var newId = await s.QuerySingleAsync<long>(
+                        """
+                        INSERT INTO trigger_audit (time, endpoint, job, full_name, address, status, reason, queue_id, idempotency_key, token_name)
+                        VALUES (@Time, @Endpoint, @Job, @FullName, @Address, @Status, @Reason, @QueueId, @IdempotencyKey, @TokenName) RETURNING id
+                        """, e);
+                    if (e.Status == 429)
+                        rateLimited[e.Address] = (newId, e.Time);
+                    break;
+                case TokenUse u:
+                    await s.ExecuteAsync("UPDATE job_token SET last_used_at = @At, last_used_address = @Address WHERE id = @TokenId AND (last_used_at IS NULL OR last_used_at <= @At)", u);
+                    break;
+            }
+        }
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (now - lastPurge > TimeSpan.FromHours(1).TotalMilliseconds)
+        {
+            lastPurge = now;
+            await s.ExecuteAsync("DELETE FROM trigger_audit WHERE time < @cutoff", new { cutoff = now - (long)Retention.TotalMilliseconds });
+            await s.ExecuteAsync("DELETE FROM idempotency_key WHERE created_at < @cutoff", new { cutoff = now - (long)IdempotencyKeys.Lifetime.TotalMilliseconds });
+        }
+    }
+
+    long? CollapseInto(AuditEntry e) =>
+        rateLimited.TryGetValue(e.Address, out var open) && e.Time - open.WindowStart < guard.WindowSeconds * 1000L ? open.Id : null;
+
+    /// <summary>Newest first, at most <paramref name="limit"/>, below <paramref name="before"/> when given.</summary>
+    public Task<IReadOnlyList<AuditEntry>> ListAsync(int limit, long? before, CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<AuditEntry>>(async s => (await s.QueryAsync<AuditEntry>(
+            """
+            SELECT id, time, endpoint, job, full_name, address, status, reason, queue_id, idempotency_key, token_name, count
+            FROM trigger_audit WHERE (@before IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit
+            """, new { limit, before })).ToList(), ct);
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit entries failed")]
+        public static partial void WriteFailed(ILogger logger, Exception e, int count);
+    }
+}

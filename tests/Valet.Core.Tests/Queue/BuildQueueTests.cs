@@ -1,0 +1,300 @@
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Valet.Core.Items;
+using Valet.Core.Queue;
+using Xunit;
+
+namespace Valet.Core.Tests.Queue;
+
+public sealed class BuildQueueTests
+{
+    static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    static readonly ItemConfig Parameterized = new()
+    {
+        Parameters =
+        [
+            new() { Type = ParameterType.String, Name = "foo" },
+            new() { Type = ParameterType.String, Name = "baz" },
+            new() { Type = ParameterType.Password, Name = "pw" },
+        ],
+    };
+
+    static ParameterValue[] Values(string foo, string baz, string pw = "") =>
+        [new("foo", ParameterType.String, foo), new("baz", ParameterType.String, baz), new("pw", ParameterType.Password, pw)];
+
+    static readonly Cause Remote = Cause.Remote("10.0.0.7", null);
+
+    static BuildQueue Queue(TempStore store) => new(store.Db, store.Secrets, store.Time);
+
+    DateTimeOffset InSeconds(TempStore store, int seconds) => store.Time.GetUtcNow().AddSeconds(seconds);
+
+    [Fact]
+    public async Task Ids_grow_and_are_never_reused_after_rows_are_deleted_and_the_database_reopened()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var ids = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            var (id, _) = await queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), null, Ct);
+            ids.Add(id);
+        }
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(3, ids.Distinct().Count());
+
+        await store.Db.WriteAsync(s => s.ExecuteAsync("DELETE FROM queue_item"), Ct);
+        await store.ReopenAsync();
+        var (next, folded) = await Queue(store).EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), null, Ct);
+        Assert.False(folded);
+        Assert.True(next > ids.Max(), $"new id {next} is larger than {ids.Max()}");
+    }
+
+    [Fact]
+    public async Task A_job_without_parameters_folds_into_its_queued_item()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("dir/p");
+        var queue = Queue(store);
+        var first = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var second = await queue.EnqueueAsync(job, null, Cause.Timer, InSeconds(store, 5), null, Ct);
+        Assert.Equal(new EnqueueResult(first.Id, Folded: false), first);
+        Assert.Equal(new EnqueueResult(first.Id, Folded: true), second);
+        Assert.Single(await queue.QueuedAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Items_of_different_jobs_never_fold()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var queue = Queue(store);
+        var a = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 5), null, Ct);
+        var b = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 5), null, Ct);
+        Assert.False(b.Folded);
+        Assert.NotEqual(a.Id, b.Id);
+    }
+
+    [Fact]
+    public async Task Only_identical_parameter_values_fold_whatever_their_order()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        var first = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
+        var reordered = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2").Reverse().ToList(), Remote, InSeconds(store, 5), null, Ct);
+        var otherValue = await queue.EnqueueAsync(job, Values("bar", "other", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
+        var otherPassword = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter3"), Remote, InSeconds(store, 5), null, Ct);
+        var swapped = await queue.EnqueueAsync(job, Values("quux", "bar", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
+
+        Assert.Equal(new EnqueueResult(first.Id, true), reordered);
+        Assert.False(otherValue.Folded);
+        Assert.False(otherPassword.Folded);
+        Assert.False(swapped.Folded);
+        Assert.Equal(4, (await queue.QueuedForJobAsync(job.Id, Ct)).Count);
+    }
+
+    [Fact]
+    public async Task Values_that_look_like_the_key_separators_never_fold_into_other_values()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        var first = await queue.EnqueueAsync(job, Values(foo: "C", baz: "A\0foo\0B"), Remote, InSeconds(store, 5), null, Ct);
+        var second = await queue.EnqueueAsync(job, Values(foo: "B\0foo\0C", baz: "A"), Remote, InSeconds(store, 5), null, Ct);
+        Assert.False(second.Folded);
+        Assert.NotEqual(first.Id, second.Id);
+    }
+
+    [Fact]
+    public async Task An_empty_value_set_never_folds_with_an_item_without_values()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        Assert.False((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.True((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), null, Ct)).Folded);
+    }
+
+    [Fact]
+    public async Task Items_out_of_the_queue_are_never_folded_into()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        await queue.CancelAsync(cancelled.Id, Ct);
+        var left = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, left.Id, 1, "built-in", 0), Ct);
+        var fresh = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        Assert.False(left.Folded);
+        Assert.False(fresh.Folded);
+        Assert.Equal(3, new[] { cancelled.Id, left.Id, fresh.Id }.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_fold_with_an_earlier_due_time_moves_the_item_earlier()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), (await queue.FindAsync(id, Ct))!.DueAt);
+    }
+
+    [Fact]
+    public async Task A_fold_with_a_later_due_time_never_moves_the_item_later()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct);
+        Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), (await queue.FindAsync(id, Ct))!.DueAt);
+    }
+
+    [Fact]
+    public async Task Folded_causes_are_counted_and_distinct_ones_kept()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.7", "x"), InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var item = (await queue.FindAsync(id, Ct))!;
+        Assert.Equal([Remote with { Count = 3 }, Cause.Remote("10.0.0.7", "x")], item.Causes);
+    }
+
+    [Fact]
+    public async Task A_new_item_records_when_it_was_queued_and_its_due_time()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, Values("bar", "quux"), Remote, InSeconds(store, 5), null, Ct);
+        var item = (await queue.FindAsync(id, Ct))!;
+        var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        Assert.Equal((job.Id, QueueState.Queued, now + 5000, now), (item.JobId, item.State, item.DueAt, item.InQueueSince));
+        Assert.Equal(Values("bar", "quux"), item.Parameters);
+        Assert.Equal([Remote], item.Causes);
+        Assert.Null(item.BuildNumber);
+        Assert.Null(item.LeftAt);
+    }
+
+    [Fact]
+    public async Task Cancelling_answers_cancelled_then_already_left_and_not_found_for_unknown_ids()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+
+        Assert.Equal(CancelOutcome.Cancelled, await queue.CancelAsync(id, Ct));
+        Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
+        Assert.Equal(CancelOutcome.NotFound, await queue.CancelAsync(id + 1000, Ct));
+        var item = (await queue.FindAsync(id, Ct))!;
+        Assert.Equal(QueueState.Cancelled, item.State);
+        Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), item.LeftAt);
+        Assert.Empty(await queue.QueuedAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Cancelling_an_item_that_left_for_a_build_answers_already_left()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, id, 1, "built-in", 0), Ct);
+        Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
+        Assert.Equal(QueueState.Left, (await queue.FindAsync(id, Ct))!.State);
+    }
+
+    [Fact]
+    public async Task Password_values_are_not_stored_in_clear_yet_found_again()
+    {
+        const string Secret = "hunter2-5b0e6c";
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, Values("visible-bar", "quux", Secret), Remote, InSeconds(store, 5), null, Ct);
+
+        await using (var raw = new SqliteConnection($"Data Source={store.Home.DatabaseFile};Pooling=False"))
+        {
+            await raw.OpenAsync(Ct);
+            var (stored, key) = await raw.QuerySingleAsync<(string, string)>("SELECT params, params_key FROM queue_item WHERE id = @id", new { id });
+            Assert.Contains("visible-bar", stored, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, stored, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, key, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain(Secret, store.RawFiles(), StringComparison.Ordinal);
+        Assert.Equal(Values("visible-bar", "quux", Secret), (await queue.FindAsync(id, Ct))!.Parameters);
+    }
+
+    [Fact]
+    public async Task Queued_items_list_the_next_to_run_first()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var queue = Queue(store);
+        var late = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 60), null, Ct);
+        var early = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 1), null, Ct);
+        Assert.Equal([early.Id, late.Id], (await queue.QueuedAsync(Ct)).Select(i => i.Id));
+        Assert.Equal(store.Time.GetUtcNow().AddSeconds(1).ToUnixTimeMilliseconds(), await queue.NextDueAsync(Ct));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Items_out_of_the_queue_stay_visible_for_five_minutes(bool cancelled)
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        Assert.True(queue.StillVisible((await queue.FindAsync(id, Ct))!));
+
+        var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        if (cancelled)
+            await queue.CancelAsync(id, Ct);
+        else
+            await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, id, 1, "built-in", now), Ct);
+        var item = (await queue.FindAsync(id, Ct))!;
+
+        Assert.True(queue.StillVisible(item));
+        store.Time.Advance(TimeSpan.FromMinutes(5) - TimeSpan.FromMilliseconds(1));
+        Assert.True(queue.StillVisible(item));
+        store.Time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.False(queue.StillVisible(item));
+    }
+
+    [Fact]
+    public async Task A_queued_item_stays_visible_however_long_it_waits()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(await store.CreateAsync("p"), null, Remote, InSeconds(store, 3600), null, Ct);
+        store.Time.Advance(TimeSpan.FromHours(2));
+        Assert.True(queue.StillVisible((await queue.FindAsync(id, Ct))!));
+    }
+
+    [Fact]
+    public async Task A_claim_takes_the_first_due_item_whose_job_may_start()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var busy = await store.CreateAsync("busy");
+        var free = await store.CreateAsync("free");
+        var queue = Queue(store);
+        await queue.EnqueueAsync(busy, null, Remote, InSeconds(store, 0), null, Ct);
+        var (freeId, _) = await queue.EnqueueAsync(free, null, Remote, InSeconds(store, 1), null, Ct);
+        await queue.EnqueueAsync(await store.CreateAsync("later"), null, Remote, InSeconds(store, 60), null, Ct);
+        var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+        Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, _ => Task.FromResult(true), now - 1), Ct));
+        var claimed = await store.Db.WriteAsync(s => queue.ClaimAsync(s, jobId => Task.FromResult(jobId != busy.Id), now + 1000), Ct);
+        Assert.Equal(freeId, claimed?.Id);
+    }
+}
