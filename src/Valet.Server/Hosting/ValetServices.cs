@@ -39,6 +39,7 @@ public static class ValetServices
         s.AddSingleton<ItemStore>();
         s.AddSingleton<JobTokens>();
         s.AddSingleton<UserStore>();
+        s.AddValetSecurity();
         s.AddSingleton<ConfigApplier>();
         s.AddSingleton<BuildQueue>();
         s.AddSingleton<BuildStore>();
@@ -78,12 +79,14 @@ public static class ValetServices
         app.UseMiddleware<ErrorBoundaryMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
         app.UseRouting();
+        app.UseMiddleware<CrumbMiddleware>();
         app.UseMiddleware<OverallReadMiddleware>();
 
         app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapRoot();
         app.MapJobs();
         app.MapQueue();
+        app.MapSecurity();
         app.MapBuildByToken();
         app.MapAudit();
 

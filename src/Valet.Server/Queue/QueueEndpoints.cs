@@ -89,8 +89,9 @@ public static class QueueEndpoints
             return ItemEndpoints.MethodNotAllowed("POST");
         var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
         var (item, _, path, refusal) = await FindAsync(context, inputs.First("id") ?? "", anyAge: true, ct);
+        // Unknown or unreadable, discover-only included, are alike here (remote-api.md §4).
         if (refusal is not null)
-            return refusal;
+            return Refusals.NotFound("No such queue item");
         if (!context.RequestServices.GetRequiredService<ItemAccess>().Has(context, Permission.JobCancel, path))
         {
             context.Response.Headers["X-Required-Permission"] = Permission.JobCancel.Id;

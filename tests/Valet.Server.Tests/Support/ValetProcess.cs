@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -137,14 +138,54 @@ public sealed partial class ValetProcess : IAsyncDisposable
 
     public HttpClient Anonymous() => Client(null, null);
 
-    public HttpClient Admin() => Client("admin", AdminPassword);
+    /// <summary>The admin by password, sending a crumb (and its session cookie) with every unsafe request.</summary>
+    public HttpClient Admin() => Client("admin", AdminPassword, crumbs: true);
 
-    public HttpClient Client(string? user, string? secret, bool followRedirects = false)
+    /// <summary>
+    /// A client with HTTP Basic when <paramref name="user"/> is given. With <paramref name="crumbs"/> it
+    /// keeps cookies and fetches a crumb before its first unsafe request, as python-jenkins does.
+    /// </summary>
+    public HttpClient Client(string? user, string? secret, bool followRedirects = false, bool crumbs = false)
     {
-        var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = followRedirects, UseCookies = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        HttpMessageHandler handler = new HttpClientHandler { AllowAutoRedirect = followRedirects, UseCookies = crumbs };
+        if (crumbs)
+            handler = new CrumbHandler(BaseAddress) { InnerHandler = handler };
+        var client = new HttpClient(handler) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         if (user is not null)
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{secret}")));
         return client;
+    }
+
+    /// <summary>A browser-like client: a cookie jar, no credentials until it signs in through the form.</summary>
+    public HttpClient Browser(CookieContainer? cookies = null) =>
+        new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = cookies ?? new CookieContainer() })
+        {
+            BaseAddress = BaseAddress,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+
+    /// <summary>Adds `Jenkins-Crumb` to unsafe requests that lack one, fetching it once with the request's own credentials.</summary>
+    sealed class CrumbHandler(Uri baseAddress) : DelegatingHandler
+    {
+        string? crumb;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+        {
+            if (request.Method != HttpMethod.Get && request.Method != HttpMethod.Head && !request.Headers.Contains("Jenkins-Crumb"))
+            {
+                if (crumb is null)
+                {
+                    using var ask = new HttpRequestMessage(HttpMethod.Get, new Uri(baseAddress, "crumbIssuer/api/json"));
+                    ask.Headers.Authorization = request.Headers.Authorization;
+                    using var answer = await base.SendAsync(ask, ct);
+                    if (answer.IsSuccessStatusCode)
+                        crumb = JsonNode.Parse(await answer.Content.ReadAsStringAsync(ct))!["crumb"]!.GetValue<string>();
+                }
+                if (crumb is not null)
+                    request.Headers.Add("Jenkins-Crumb", crumb);
+            }
+            return await base.SendAsync(request, ct);
+        }
     }
 
     public async Task<JsonNode> GetJsonAsync(string path, HttpClient? client = null)
@@ -171,7 +212,15 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return build!;
     }
 
-    public async Task<string> ConsoleAsync(string jobPath, int number) => await Admin().GetStringAsync($"{jobPath}{number}/consoleText");
+    /// <summary>The build's console; empty while the build does not exist yet (its item is still queued).</summary>
+    public async Task<string> ConsoleAsync(string jobPath, int number)
+    {
+        using var response = await Admin().GetAsync($"{jobPath}{number}/consoleText");
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return "";
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadAsStringAsync();
+    }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; a failed HTTP call counts as "not yet".</summary>
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
