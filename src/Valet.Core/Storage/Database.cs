@@ -42,7 +42,7 @@ public sealed partial class Database : IAsyncDisposable
     public async Task OpenAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
-        await using (var conn = await OpenConnectionAsync(ct))
+        await using (var conn = await OpenConnectionAsync(ct, writer: true))
         {
             await conn.ExecuteAsync("PRAGMA journal_mode=WAL;");
             await Migrator.ApplyAsync(conn, "sqlite", logger, ct);
@@ -50,11 +50,14 @@ public sealed partial class Database : IAsyncDisposable
         writerLoop = Task.Run(WriterLoopAsync, CancellationToken.None);
     }
 
-    async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
+    async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct, bool writer = false)
     {
         var conn = new SqliteConnection(connectionString);
         await conn.OpenAsync(ct);
-        await conn.ExecuteAsync("PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;");
+        // Only the writer commits, so only it needs the durable setting; readers (pooled, opened per
+        // read) skip the round trip. Busy waits come from the connection string's timeout.
+        if (writer)
+            await conn.ExecuteAsync("PRAGMA synchronous=FULL;");
         return conn;
     }
 
@@ -83,7 +86,7 @@ public sealed partial class Database : IAsyncDisposable
 
     async Task WriterLoopAsync()
     {
-        await using var conn = await OpenConnectionAsync(CancellationToken.None);
+        await using var conn = await OpenConnectionAsync(CancellationToken.None, writer: true);
         var batch = new List<PendingWrite>();
         while (await writes.Reader.WaitToReadAsync())
         {

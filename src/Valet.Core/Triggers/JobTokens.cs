@@ -25,30 +25,28 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
         db.ReadAsync<IReadOnlyList<JobToken>>(async s => (await s.QueryAsync<Row>(
             $"SELECT {Columns} FROM job_token WHERE job_id = @jobId ORDER BY name", new { jobId })).Select(r => r.ToToken()).ToList(), ct);
 
-    public async Task<bool> HasActiveAsync(long jobId, CancellationToken ct)
-    {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        return (await ListAsync(jobId, ct)).Any(t => t.ActiveAt(now));
-    }
+    public sealed record Check(bool AnyActive, JobToken? Match);
 
     /// <summary>
-    /// The token a presented value matches among the job's tokens, active or not (the caller tells
-    /// revoked and expired apart); null when none matches. Empty never matches.
+    /// In one read: whether the job has an active token, and which token (active or not: the caller
+    /// tells revoked and expired apart) a presented value matches. Empty or absent never matches.
     /// </summary>
-    public Task<JobToken?> MatchAsync(long jobId, string presented, CancellationToken ct) =>
+    public Task<Check> CheckAsync(long jobId, string? presented, CancellationToken ct) =>
         db.ReadAsync(async s =>
         {
-            if (presented.Length == 0)
-                return null;
-            var digest = secrets.Hmac(presented);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            var digest = string.IsNullOrEmpty(presented) ? null : secrets.Hmac(presented);
+            var anyActive = false;
             JobToken? match = null;
             // Every candidate is compared, so the time taken does not tell which one matched.
             foreach (var row in await s.QueryAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId", new { jobId }))
             {
-                if (CryptographicOperations.FixedTimeEquals(row.Hash, digest))
-                    match = row.ToToken();
+                var token = row.ToToken();
+                anyActive |= token.ActiveAt(now);
+                if (digest is not null && CryptographicOperations.FixedTimeEquals(row.Hash, digest))
+                    match = token;
             }
-            return match;
+            return new Check(anyActive, match);
         }, ct);
 
     /// <summary>Sets the token named `default` from the config file: a value creates or replaces it, null or "" removes it.</summary>

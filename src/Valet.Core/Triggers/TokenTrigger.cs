@@ -84,15 +84,15 @@ public sealed class TokenTrigger(
         if (job is null)
             return NotFound(notAJob ? "not-a-job" : "no-such-job", segmentProblem!, r.Token is not null);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var jobTokens = await tokens.ListAsync(job.Id, ct);
-        if (!jobTokens.Any(t => t.ActiveAt(now)))
+        var check = await tokens.CheckAsync(job.Id, r.Token, ct);
+        if (!check.AnyActive)
             return NotFound("no-token", "the job has no active token", r.Token is not null) with { FullName = job.FullName };
 
         // Step 7 onward as the caller.
         JobToken? matched = null;
         if (r.Token is not null)
         {
-            var match = await tokens.MatchAsync(job.Id, r.Token, ct);
+            var match = check.Match;
             if (match is null || !match.ActiveAt(now))
             {
                 var why = match is null ? "no token matches" : match.Revoked ? $"token '{match.Name}' is revoked" : $"token '{match.Name}' has expired";

@@ -85,9 +85,9 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
     async Task<(bool Ok, IResult? Refusal, bool ByToken)> AuthorizeAsync(HttpContext context, Item job, IReadOnlyList<Item> path, RequestInputs inputs, bool isPost, CancellationToken ct)
     {
         var token = inputs.First("token");
-        if (token is not null && await tokens.HasActiveAsync(job.Id, ct))
+        if (token is not null && await tokens.CheckAsync(job.Id, token, ct) is { AnyActive: true } check)
         {
-            var match = await tokens.MatchAsync(job.Id, token, ct);
+            var match = check.Match;
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             if (match is not null && match.ActiveAt(now))
                 return (true, null, true);

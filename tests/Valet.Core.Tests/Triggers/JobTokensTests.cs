@@ -24,8 +24,8 @@ public sealed class JobTokensTests
         Assert.Equal(JobTokens.DefaultName, token.Name);
         Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), token.CreatedAt);
         Assert.True(token.ActiveAt(store.Time.GetUtcNow().ToUnixTimeMilliseconds()));
-        Assert.Equal(token, await Tokens(store).MatchAsync(job.Id, "secret", Ct));
-        Assert.True(await Tokens(store).HasActiveAsync(job.Id, Ct));
+        Assert.Equal(token, (await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match);
+        Assert.True((await Tokens(store).CheckAsync(job.Id, null, Ct)).AnyActive);
     }
 
     [Fact]
@@ -50,8 +50,8 @@ public sealed class JobTokensTests
         await SetDefaultAsync(store, job.Id, "old-secret");
         await SetDefaultAsync(store, job.Id, "new-secret");
         Assert.Equal(JobTokens.DefaultName, Assert.Single(await Tokens(store).ListAsync(job.Id, Ct)).Name);
-        Assert.Null(await Tokens(store).MatchAsync(job.Id, "old-secret", Ct));
-        Assert.NotNull(await Tokens(store).MatchAsync(job.Id, "new-secret", Ct));
+        Assert.Null((await Tokens(store).CheckAsync(job.Id, "old-secret", Ct)).Match);
+        Assert.NotNull((await Tokens(store).CheckAsync(job.Id, "new-secret", Ct)).Match);
     }
 
     [Fact]
@@ -61,9 +61,9 @@ public sealed class JobTokensTests
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         Assert.True(await Tokens(store).RevokeAsync(job.Id, JobTokens.DefaultName, Ct));
-        Assert.False(await Tokens(store).HasActiveAsync(job.Id, Ct));
+        Assert.False((await Tokens(store).CheckAsync(job.Id, null, Ct)).AnyActive);
         await SetDefaultAsync(store, job.Id, "secret");
-        Assert.True(await Tokens(store).HasActiveAsync(job.Id, Ct));
+        Assert.True((await Tokens(store).CheckAsync(job.Id, null, Ct)).AnyActive);
     }
 
     [Theory]
@@ -77,8 +77,8 @@ public sealed class JobTokensTests
         var (_, generated, _) = await Tokens(store).CreateAsync(job.Id, "ci", null, Ct);
         await SetDefaultAsync(store, job.Id, value);
         Assert.Equal("ci", Assert.Single(await Tokens(store).ListAsync(job.Id, Ct)).Name);
-        Assert.Null(await Tokens(store).MatchAsync(job.Id, "secret", Ct));
-        Assert.Equal("ci", (await Tokens(store).MatchAsync(job.Id, generated!, Ct))?.Name);
+        Assert.Null((await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match);
+        Assert.Equal("ci", (await Tokens(store).CheckAsync(job.Id, generated!, Ct)).Match?.Name);
     }
 
     [Fact]
@@ -93,10 +93,10 @@ public sealed class JobTokensTests
         var (_, nightly, _) = await Tokens(store).CreateAsync(job.Id, "nightly", null, Ct);
 
         Assert.Equal(JobTokens.CreateOutcome.Created, outcome);
-        Assert.Equal("ci", (await Tokens(store).MatchAsync(job.Id, ci!, Ct))?.Name);
-        Assert.Equal("nightly", (await Tokens(store).MatchAsync(job.Id, nightly!, Ct))?.Name);
-        Assert.Equal("default", (await Tokens(store).MatchAsync(job.Id, "secret", Ct))?.Name);
-        Assert.Null(await Tokens(store).MatchAsync(job.Id, "other-secret", Ct));
+        Assert.Equal("ci", (await Tokens(store).CheckAsync(job.Id, ci!, Ct)).Match?.Name);
+        Assert.Equal("nightly", (await Tokens(store).CheckAsync(job.Id, nightly!, Ct)).Match?.Name);
+        Assert.Equal("default", (await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match?.Name);
+        Assert.Null((await Tokens(store).CheckAsync(job.Id, "other-secret", Ct)).Match);
     }
 
     [Theory]
@@ -112,7 +112,7 @@ public sealed class JobTokensTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
-        Assert.Null(await Tokens(store).MatchAsync(job.Id, presented, Ct));
+        Assert.Null((await Tokens(store).CheckAsync(job.Id, presented, Ct)).Match);
     }
 
     [Fact]
@@ -120,8 +120,8 @@ public sealed class JobTokensTests
     {
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
-        Assert.Null(await Tokens(store).MatchAsync(job.Id, "secret", Ct));
-        Assert.False(await Tokens(store).HasActiveAsync(job.Id, Ct));
+        Assert.Null((await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match);
+        Assert.False((await Tokens(store).CheckAsync(job.Id, null, Ct)).AnyActive);
     }
 
     [Fact]
@@ -137,16 +137,16 @@ public sealed class JobTokensTests
         Assert.True(await tokens.RevokeAsync(job.Id, "revoked", Ct));
         Assert.False(await tokens.RevokeAsync(job.Id, "unknown", Ct));
 
-        var revoked = (await tokens.MatchAsync(job.Id, revokedValue!, Ct))!;
+        var revoked = (await tokens.CheckAsync(job.Id, revokedValue!, Ct)).Match!;
         Assert.True(revoked.Revoked);
         Assert.False(revoked.ActiveAt(store.Time.GetUtcNow().ToUnixTimeMilliseconds()));
 
-        var expiring = (await tokens.MatchAsync(job.Id, expiringValue!, Ct))!;
+        var expiring = (await tokens.CheckAsync(job.Id, expiringValue!, Ct)).Match!;
         Assert.True(expiring.ActiveAt(expiresAt - 1));
         Assert.False(expiring.ActiveAt(expiresAt));
-        Assert.True(await tokens.HasActiveAsync(job.Id, Ct));
+        Assert.True((await tokens.CheckAsync(job.Id, null, Ct)).AnyActive);
         store.Time.Advance(TimeSpan.FromMinutes(10));
-        Assert.False(await tokens.HasActiveAsync(job.Id, Ct));
+        Assert.False((await tokens.CheckAsync(job.Id, null, Ct)).AnyActive);
     }
 
     [Fact]
@@ -167,11 +167,11 @@ public sealed class JobTokensTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
-        var token = (await Tokens(store).MatchAsync(job.Id, "secret", Ct))!;
+        var token = (await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match!;
         Assert.Null(token.LastUsedAt);
         store.Time.Advance(TimeSpan.FromSeconds(30));
         await Tokens(store).RecordUseAsync(token.Id, "203.0.113.9", Ct);
-        var used = (await Tokens(store).MatchAsync(job.Id, "secret", Ct))!;
+        var used = (await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match!;
         Assert.Equal((store.Time.GetUtcNow().ToUnixTimeMilliseconds(), "203.0.113.9"), (used.LastUsedAt!.Value, used.LastUsedAddress));
     }
 
@@ -183,7 +183,7 @@ public sealed class JobTokensTests
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, ConfigValue);
         var (_, generated, _) = await Tokens(store).CreateAsync(job.Id, "ci", null, Ct);
-        await Tokens(store).MatchAsync(job.Id, "presented-wrong-value-77ab", Ct);
+        await Tokens(store).CheckAsync(job.Id, "presented-wrong-value-77ab", Ct);
 
         await using (var raw = new SqliteConnection($"Data Source={store.Home.DatabaseFile};Pooling=False"))
         {

@@ -306,7 +306,7 @@ public sealed class TokenAccessTests
             return JsonNode.Parse(await r.BodyAsync())!["value"]!.GetValue<string>();
         }
         var second = await CreateAsync("""{"name":"second"}""");
-        var soon = await CreateAsync($$"""{"name":"soon","expiresAt":{{TimeProvider.System.GetUtcNow().AddSeconds(2).ToUnixTimeMilliseconds()}}}""");
+        var soon = await CreateAsync($$"""{"name":"soon","expiresAt":{{TimeProvider.System.GetUtcNow().AddSeconds(6).ToUnixTimeMilliseconds()}}}""");
         using var revoke = await admin.PostAsync("job/p/tokens/second/revoke", null);
         revoke.AssertStatus(HttpStatusCode.NoContent);
         using var revoked = await valet.GetAsync($"buildByToken/build?job=p&token={second}");
@@ -315,7 +315,7 @@ public sealed class TokenAccessTests
         {
             using var r = await valet.GetAsync($"buildByToken/build?job=p&token={soon}&delay=600sec");
             return r.StatusCode == HttpStatusCode.Forbidden;
-        }, TimeSpan.FromSeconds(10), "the token to expire");
+        }, TimeSpan.FromSeconds(30), "the token to expire");
         using var unknown = await admin.PostAsync("job/p/tokens/nope/revoke", null);
         unknown.AssertStatus(HttpStatusCode.NotFound);
 
@@ -327,9 +327,15 @@ public sealed class TokenAccessTests
             return used["lastUsedAt"] is not null && used["lastUsedAddress"]!.GetValue<string>() == "127.0.0.1";
         }, TimeSpan.FromSeconds(5), "last use to be recorded");
 
-        // The sole active token revoked: the job answers like one without a token.
-        await admin.PostAsync("job/p/tokens/default/revoke", null);
-        using var gone = await valet.GetAsync("buildByToken/build?job=p&token=secret");
+        // The sole active token revoked: the job answers like one without a token. (A job made
+        // through the API: the config file manages p's token named default.)
+        using var made = await admin.PutAsync("job/solo/config.json", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        made.AssertStatus(HttpStatusCode.Created);
+        using var only = await admin.PostAsync("job/solo/tokens", new StringContent("""{"name":"only"}""", System.Text.Encoding.UTF8, "application/json"));
+        var onlyValue = JsonNode.Parse(await only.BodyAsync())!["value"]!.GetValue<string>();
+        using var revokeOnly = await admin.PostAsync("job/solo/tokens/only/revoke", null);
+        revokeOnly.AssertStatus(HttpStatusCode.NoContent);
+        using var gone = await valet.GetAsync($"buildByToken/build?job=solo&token={onlyValue}");
         gone.AssertStatus(HttpStatusCode.NotFound, "no-such-job");
     }
 }
