@@ -162,46 +162,10 @@ public static class SecurityEndpoints
         var (user, refusal) = await TargetAsync(context, id, users, authorizer, readOnly: false, ct);
         if (refusal is not null)
             return refusal;
-        string? name;
-        string? expiresText = null;
-        var request = context.Request;
-        if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
-        {
-            try
-            {
-                using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                    return Http.Error(400, "bad-body", "The request body must be a JSON object");
-                name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                if (root.TryGetProperty("expiresAt", out var e) && e.ValueKind != JsonValueKind.Null)
-                    expiresText = e.GetRawText();
-            }
-            catch (JsonException)
-            {
-                return Http.Error(400, "bad-body", "The request body is not valid JSON");
-            }
-        }
-        else
-        {
-            var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
-            if (problem != RequestInputs.Problem.None)
-                return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-            name = inputs.First("name");
-            expiresText = inputs.First("expiresAt") is { Length: > 0 } t ? t : null;
-        }
-        long? expiresAt = null;
-        if (expiresText is not null)
-        {
-            if (!long.TryParse(expiresText, NumberStyles.None, CultureInfo.InvariantCulture, out var at))
-                return Http.Error(400, "bad-expiry", "expiresAt must be a time in Unix milliseconds");
-            if (at <= time.GetUtcNow().ToUnixTimeMilliseconds())
-                return Http.Error(400, "bad-expiry", "expiresAt lies in the past");
-            expiresAt = at;
-        }
-        if (name is null || ApiTokens.NameProblem(name) is not null)
-            return Http.Error(400, "bad-name", ApiTokens.NameProblem(name ?? "")!);
-        var (token, value) = await tokens.CreateAsync(user!.Id, name, expiresAt, ct);
+        var (request, problem) = await TokenRequest.ReadAsync(context, ApiTokens.NameProblem, time, ct);
+        if (problem is not null)
+            return problem;
+        var (token, value) = await tokens.CreateAsync(user!.Id, request!.Name, request.ExpiresAt, ct);
         return Json(new { uuid = token.Uuid, name = token.Name, value, createdAt = token.CreatedAt, expiresAt = token.ExpiresAt }, 201);
     }
 

@@ -44,47 +44,13 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
 
     async Task<IResult> CreateAsync(HttpContext context, Item job, CancellationToken ct)
     {
-        string? name;
-        long? expiresAt = null;
-        var request = context.Request;
-        if (request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
-        {
-            try
-            {
-                using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-                var root = doc.RootElement;
-                name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-                if (root.TryGetProperty("expiresAt", out var e) && e.ValueKind != JsonValueKind.Null)
-                {
-                    if (!e.TryGetInt64(out var at))
-                        return Http.Error(400, "bad-expiry", "expiresAt must be a time in Unix milliseconds");
-                    expiresAt = at;
-                }
-            }
-            catch (JsonException)
-            {
-                return Http.Error(400, "bad-body", "The request body is not valid JSON");
-            }
-        }
-        else
-        {
-            var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
-            if (problem != RequestInputs.Problem.None)
-                return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-            name = inputs.First("name");
-            if (inputs.First("expiresAt") is { Length: > 0 } text)
-            {
-                if (!long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var at))
-                    return Http.Error(400, "bad-expiry", "expiresAt must be a time in Unix milliseconds");
-                expiresAt = at;
-            }
-        }
+        var (request, problem) = await TokenRequest.ReadAsync(context,
+            name => TokenName().IsMatch(name) ? null : "A token name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'", time, ct);
+        if (problem is not null)
+            return problem;
+        var (name, expiresAt) = request!;
         if (name == JobTokens.DefaultName && job.ManagedBy is not null)
             return ItemConfigEndpoints.ManagedByFile(job);
-        if (name is null || !TokenName().IsMatch(name))
-            return Http.Error(400, "bad-name", "A token name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
-        if (expiresAt <= time.GetUtcNow().ToUnixTimeMilliseconds())
-            return Http.Error(400, "bad-expiry", "expiresAt lies in the past");
         var (outcome, value, createdAt) = await tokens.CreateAsync(job.Id, name, expiresAt, ct);
         if (outcome == JobTokens.CreateOutcome.NameTaken)
             return Http.Error(409, "name-taken", $"{job.FullName} already has a token named '{name}'");
