@@ -37,7 +37,7 @@ public static class ItemEndpoints
         return ApiResults.Render(context, models.Root(server.RootUrl, baseUrl, jobs, executors), format);
     }
 
-    static async Task<IResult> AllViewApi(HttpContext context, string format, ItemStore items, ItemAccess access, ApiModels models, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> AllViewApi(HttpContext context, string format, ItemStore items, ItemAccess access, ApiModels models, CancellationToken ct)
     {
         var baseUrl = Http.BaseUrl(context);
         var jobs = await ReadableChildrenAsync(context, null, items, access, models, baseUrl, ct);

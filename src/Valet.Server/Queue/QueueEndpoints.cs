@@ -42,7 +42,7 @@ public static class QueueEndpoints
         return (item, job, resolved.Path, null);
     }
 
-    static async Task<IResult> ItemApi(HttpContext context, string id, string format, ApiModels models, BuildStore builds, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> ItemApi(HttpContext context, string id, string format, ApiModels models, BuildStore builds, CancellationToken ct)
     {
         var (item, job, _, refusal) = await FindAsync(context, id, anyAge: false, ct);
         if (refusal is not null)
@@ -58,7 +58,7 @@ public static class QueueEndpoints
         return refusal ?? Results.Text($"Queue item {item!.Id}: see api/json\n", "text/plain;charset=UTF-8");
     }
 
-    static async Task<IResult> QueueApi(HttpContext context, string format, BuildQueue queue, ItemStore items, BuildStore builds, ItemAccess access, ApiModels models, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> QueueApi(HttpContext context, string format, BuildQueue queue, ItemStore items, BuildStore builds, ItemAccess access, ApiModels models, CancellationToken ct)
     {
         var baseUrl = Http.BaseUrl(context);
         var readable = new List<object?>();
@@ -83,7 +83,7 @@ public static class QueueEndpoints
         return ApiResults.Render(context, model, format);
     }
 
-    static async Task<IResult> CancelItem(HttpContext context, BuildQueue queue, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> CancelItem(HttpContext context, BuildQueue queue, CancellationToken ct)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");
@@ -105,7 +105,7 @@ public static class QueueEndpoints
         };
     }
 
-    static async Task<IResult> CancelQueue(HttpContext context, string id, BuildQueue queue, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> CancelQueue(HttpContext context, string id, BuildQueue queue, CancellationToken ct)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");

@@ -20,7 +20,7 @@ public static class SecurityEndpoints
     {
         app.MapMethods("/crumbIssuer" + Api, ReadMethods, CrumbIssuer);
         app.MapMethods("/whoAmI" + Api, ReadMethods, WhoAmI).AllowAnonymous();
-        app.MapMethods("/me" + Api, ReadMethods, (HttpContext c, string format, UserStore users, ServerSettings server, CancellationToken ct) => UserApi(c, null, format, users, server, ct));
+        app.MapMethods("/me" + Api, ReadMethods, (HttpContext c, string format, UserStore users, CancellationToken ct) => UserApi(c, null, format, users, ct));
         app.MapMethods("/user/{id}" + Api, ReadMethods, UserApi);
 
         app.MapPost("/me" + TokenDescriptor + "/generateNewToken", (HttpContext c, UserStore users, ApiTokens tokens, Authorizer authorizer, TimeProvider time, CancellationToken ct) => GenerateNewToken(c, null, users, tokens, authorizer, time, ct));
@@ -97,7 +97,7 @@ public static class SecurityEndpoints
         return await users.FindAsync(id, ct) is { } user ? (user, null) : (null, Refusals.NotFound("No such user"));
     }
 
-    static async Task<IResult> UserApi(HttpContext context, string? id, string format, UserStore users, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> UserApi(HttpContext context, string? id, string format, UserStore users, CancellationToken ct)
     {
         var (user, refusal) = await TargetAsync(context, id, users, context.RequestServices.GetRequiredService<Authorizer>(), readOnly: true, ct);
         if (refusal is not null)
@@ -211,7 +211,7 @@ public static class SecurityEndpoints
     }
 
     static async Task<IResult> SignIn(HttpContext context, Crumbs crumbs, Authenticator authenticator, SignInSessions sessions, SignInGuard guard,
-        ClientAddress clientAddress, ServerSettings server, TimeProvider time, CancellationToken ct)
+        ClientAddress clientAddress, TimeProvider time, CancellationToken ct)
     {
         var (form, problem) = await RequestInputs.ReadAsync(context, ct);
         if (problem != RequestInputs.Problem.None)
@@ -240,7 +240,7 @@ public static class SecurityEndpoints
         return Http.Empty(302, Http.BaseUrl(context) + from[1..]);
     }
 
-    static async Task<IResult> SignOut(HttpContext context, SignInSessions sessions, ServerSettings server, CancellationToken ct)
+    static async Task<IResult> SignOut(HttpContext context, SignInSessions sessions, CancellationToken ct)
     {
         if (context.Request.Cookies[AuthenticationMiddleware.SignInCookie] is { Length: > 0 } value)
             await sessions.CloseAsync(value, ct);
