@@ -40,11 +40,9 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
 
     public Task<bool> IsBuildingAsync(long jobId, CancellationToken ct) => db.ReadAsync(s => IsBuildingAsync(s, jobId), ct);
 
-    /// <summary>Takes the job's next build number (never reused) and records the build as running.</summary>
-    public async Task<Build> StartAsync(Session s, QueueItem item, int executor, string workspace, string node, long now)
+    /// <summary>Records build <paramref name="number"/> of the item's job as running.</summary>
+    public async Task<Build> StartAsync(Session s, QueueItem item, long number, int executor, string workspace, string node, long now)
     {
-        var number = await s.QuerySingleAsync<long>(
-            "UPDATE item SET next_build_number = next_build_number + 1 WHERE id = @id RETURNING next_build_number - 1", new { id = item.JobId });
         var sealedValues = StoredParameters.Seal(item.Parameters, secrets);
         await s.ExecuteAsync(
             """

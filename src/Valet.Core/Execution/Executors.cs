@@ -135,7 +135,8 @@ public sealed partial class Executors(
         var workspace = TakeWorkspace(job.FullName);
         try
         {
-            var build = await builds.StartAsync(s, item, slot, workspace, Options.NodeName, now);
+            var number = await items.TakeBuildNumberAsync(s, item.JobId);
+            var build = await builds.StartAsync(s, item, number, slot, workspace, Options.NodeName, now);
             await BuildQueue.MarkLeftAsync(s, item.Id, build.Number, Options.NodeName, now);
             // The cause line exists before the build shows as started: it is written before the commit.
             var log = home.BuildLog(build.JobId, build.Number);

@@ -23,6 +23,9 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
             }
             : config;
 
+    // Paths by full key: every trigger and API request resolves one.
+    readonly ReadCache<string, IReadOnlyList<Item>> paths = new();
+
     static string FullKey(string fullName) => ItemName.Key(string.Join('/', ItemName.Segments(fullName)));
 
     public Task<Item?> FindAsync(string fullName, CancellationToken ct) =>
@@ -48,6 +51,9 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
     /// or fewer when a segment is missing.
     /// </summary>
     public Task<IReadOnlyList<Item>> PathAsync(string fullName, CancellationToken ct) =>
+        paths.GetAsync(FullKey(fullName), () => ReadPathAsync(fullName, ct));
+
+    Task<IReadOnlyList<Item>> ReadPathAsync(string fullName, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<Item>>(async s =>
         {
             var segments = ItemName.Segments(fullName);
@@ -72,6 +78,7 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
     /// </summary>
     public async Task<(SaveOutcome Outcome, Item? Item)> SaveAsync(Session s, string fullName, ItemConfig config, string? managedBy, bool createParents)
     {
+        paths.InvalidateWith(s);
         var segments = ItemName.Segments(fullName);
         long? parentId = null;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -113,5 +120,17 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
     }
 
     /// <summary>Deletes an item and everything below it (builds, queue items and tokens go with it).</summary>
-    public static Task DeleteAsync(Session s, long id) => s.ExecuteAsync("DELETE FROM item WHERE id = @id", new { id });
+    public Task DeleteAsync(Session s, long id)
+    {
+        paths.InvalidateWith(s);
+        return s.ExecuteAsync("DELETE FROM item WHERE id = @id", new { id });
+    }
+
+    /// <summary>Takes the job's next build number: numbers are never reused.</summary>
+    public Task<long> TakeBuildNumberAsync(Session s, long jobId)
+    {
+        paths.InvalidateWith(s);
+        return s.QuerySingleAsync<long>(
+            "UPDATE item SET next_build_number = next_build_number + 1 WHERE id = @jobId RETURNING next_build_number - 1", new { jobId });
+    }
 }

@@ -100,10 +100,11 @@ public sealed partial class Database : IAsyncDisposable
     async Task CommitBatchAsync(SqliteConnection conn, List<PendingWrite> batch)
     {
         var done = new List<PendingWrite>(batch.Count);
+        Session? session = null;
         try
         {
             await using var tx = await conn.BeginTransactionAsync();
-            var session = new Session(conn, tx, CancellationToken.None);
+            session = new Session(conn, tx, CancellationToken.None);
             foreach (var w in batch)
             {
                 if (w.Cancelled)
@@ -134,6 +135,12 @@ public sealed partial class Database : IAsyncDisposable
             foreach (var w in batch)
                 w.Fail(e);
             return;
+        }
+        finally
+        {
+            // Caches forget what the batch may have changed, committed or not: only after this
+            // point can a reader see the new rows, so nothing stale is cached again.
+            session?.RunAfterCommit();
         }
         foreach (var w in done)
             w.Succeed();
@@ -175,6 +182,17 @@ public sealed partial class Database : IAsyncDisposable
 /// <summary>A connection with the transaction it is in, if any: what stores run their SQL on.</summary>
 public sealed class Session(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
 {
+    List<Action>? afterCommit;
+
+    /// <summary>Runs <paramref name="action"/> once the write's transaction has ended (a cache invalidation).</summary>
+    public void AfterCommit(Action action) => (afterCommit ??= []).Add(action);
+
+    internal void RunAfterCommit()
+    {
+        foreach (var action in afterCommit ?? [])
+            action();
+    }
+
     CommandDefinition Cmd(string sql, object? args) => new(sql, args, transaction, cancellationToken: ct);
 
     public Task<int> ExecuteAsync(string sql, object? args = null) => connection.ExecuteAsync(Cmd(sql, args));

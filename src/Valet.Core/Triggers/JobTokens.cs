@@ -21,6 +21,9 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
 
     const string Columns = "id, name, hash, created_at, expires_at, revoked, last_used_at, last_used_address";
 
+    // Each job's token rows, for the trigger's check; last-use data in here may lag, which the check ignores.
+    readonly ReadCache<long, IReadOnlyList<Row>> rows = new();
+
     public Task<IReadOnlyList<JobToken>> ListAsync(long jobId, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<JobToken>>(async s => (await s.QueryAsync<Row>(
             $"SELECT {Columns} FROM job_token WHERE job_id = @jobId ORDER BY name", new { jobId })).Select(r => r.ToToken()).ToList(), ct);
@@ -31,27 +34,29 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
     /// In one read: whether the job has an active token, and which token (active or not: the caller
     /// tells revoked and expired apart) a presented value matches. Empty or absent never matches.
     /// </summary>
-    public Task<Check> CheckAsync(long jobId, string? presented, CancellationToken ct) =>
-        db.ReadAsync(async s =>
+    public async Task<Check> CheckAsync(long jobId, string? presented, CancellationToken ct)
+    {
+        var candidates = await rows.GetAsync(jobId, () => db.ReadAsync<IReadOnlyList<Row>>(async s =>
+            (await s.QueryAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId", new { jobId })).ToList(), ct));
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var digest = string.IsNullOrEmpty(presented) ? null : secrets.Hmac(presented);
+        var anyActive = false;
+        JobToken? match = null;
+        // Every candidate is compared, so the time taken does not tell which one matched.
+        foreach (var row in candidates)
         {
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var digest = string.IsNullOrEmpty(presented) ? null : secrets.Hmac(presented);
-            var anyActive = false;
-            JobToken? match = null;
-            // Every candidate is compared, so the time taken does not tell which one matched.
-            foreach (var row in await s.QueryAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId", new { jobId }))
-            {
-                var token = row.ToToken();
-                anyActive |= token.ActiveAt(now);
-                if (digest is not null && CryptographicOperations.FixedTimeEquals(row.Hash, digest))
-                    match = token;
-            }
-            return new Check(anyActive, match);
-        }, ct);
+            var token = row.ToToken();
+            anyActive |= token.ActiveAt(now);
+            if (digest is not null && CryptographicOperations.FixedTimeEquals(row.Hash, digest))
+                match = token;
+        }
+        return new Check(anyActive, match);
+    }
 
     /// <summary>Sets the token named `default` from the config file: a value creates or replaces it, null or "" removes it.</summary>
     public async Task SetDefaultAsync(Session s, long jobId, string? value)
     {
+        rows.InvalidateWith(s);
         if (string.IsNullOrEmpty(value))
         {
             await s.ExecuteAsync("DELETE FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
@@ -75,6 +80,7 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
     public Task<(CreateOutcome Outcome, string? Value, long CreatedAt)> CreateAsync(long jobId, string name, long? expiresAt, CancellationToken ct) =>
         db.WriteAsync(async s =>
         {
+            rows.InvalidateWith(s);
             if (await s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name }) > 0)
                 return (CreateOutcome.NameTaken, (string?)null, 0L);
             var value = InstallationSecrets.NewToken();
@@ -84,9 +90,9 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
 
     /// <summary>False when the job has no token of that name.</summary>
     public Task<bool> RevokeAsync(long jobId, string name, CancellationToken ct) =>
-        db.WriteAsync(async s => await s.ExecuteAsync("UPDATE job_token SET revoked = 1 WHERE job_id = @jobId AND name = @name", new { jobId, name }) > 0, ct);
-
-    public Task RecordUseAsync(long tokenId, string address, CancellationToken ct) =>
-        db.WriteAsync(s => s.ExecuteAsync("UPDATE job_token SET last_used_at = @now, last_used_address = @address WHERE id = @tokenId",
-            new { tokenId, address, now = time.GetUtcNow().ToUnixTimeMilliseconds() }), ct);
+        db.WriteAsync(async s =>
+        {
+            rows.InvalidateWith(s);
+            return await s.ExecuteAsync("UPDATE job_token SET revoked = 1 WHERE job_id = @jobId AND name = @name", new { jobId, name }) > 0;
+        }, ct);
 }

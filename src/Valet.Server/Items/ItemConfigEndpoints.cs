@@ -101,7 +101,7 @@ public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess
                 await BuildQueue.CancelAllAsync(s, id, now);
         }, ct);
         await executors.AbortAllAsync(jobIds, context.Caller().FullName, ct);
-        await db.WriteAsync(s => ItemStore.DeleteAsync(s, item.Id), ct);
+        await db.WriteAsync(s => items.DeleteAsync(s, item.Id), ct);
         foreach (var job in doomed.Where(i => i.IsJob))
         {
             TryDelete(home.JobDirectory(job.Id));

@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+
+namespace Valet.Core.Storage;
+
+/// <summary>
+/// Remembers reads that change rarely (items, job tokens) for the hot paths. A write that changes
+/// them calls <see cref="Invalidate"/> both inside its transaction and, through
+/// <see cref="Session.AfterCommit"/>, after it; a read stores its result only if no invalidation
+/// happened while it ran, so a value read before a commit is never kept after it.
+/// This holds within one server process; several processes sharing one database will need a
+/// shared generation (a row read per request) as well.
+/// </summary>
+public sealed class ReadCache<TKey, TValue> where TKey : notnull
+{
+    readonly ConcurrentDictionary<TKey, TValue> entries = new();
+    long generation;
+
+    public async Task<TValue> GetAsync(TKey key, Func<Task<TValue>> read)
+    {
+        if (entries.TryGetValue(key, out var cached))
+            return cached;
+        var before = Interlocked.Read(ref generation);
+        var value = await read();
+        if (Interlocked.Read(ref generation) == before && entries.Count < 100_000)
+            entries.TryAdd(key, value);
+        return value;
+    }
+
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref generation);
+        entries.Clear();
+    }
+
+    /// <summary>Invalidates now and again once the session's transaction has ended.</summary>
+    public void InvalidateWith(Session s)
+    {
+        Invalidate();
+        s.AfterCommit(Invalidate);
+    }
+}
