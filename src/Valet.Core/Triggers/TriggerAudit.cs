@@ -24,6 +24,7 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
     sealed record Entry(AuditEntry Value) : Pending;
     sealed record TokenUse(long TokenId, string Address, long At) : Pending;
 
+    readonly SemaphoreSlim flushing = new(1, 1);
     readonly Channel<Pending> pending = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     // The open 429 entry per address: later 429s of the same window add to its count.
     readonly Dictionary<string, (long Id, long WindowStart)> rateLimited = [];
@@ -50,47 +51,49 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
         await FlushAsync(CancellationToken.None);
     }
 
-    /// <summary>Writes everything recorded so far.</summary>
+    /// <summary>Writes everything recorded so far. Flushes run one at a time, so entries keep their order.</summary>
     public async Task FlushAsync(CancellationToken ct)
     {
-        var batch = new List<Pending>();
-        while (pending.Reader.TryRead(out var p))
-            batch.Add(p);
-        if (batch.Count == 0)
-            return;
+        await flushing.WaitAsync(ct);
         try
         {
-            await db.WriteAsync(s => WriteAsync(s, batch), ct);
+            var batch = new List<Pending>();
+            while (pending.Reader.TryRead(out var p))
+                batch.Add(p);
+            if (batch.Count > 0)
+                await db.WriteAsync(s => WriteAsync(s, batch), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Log.WriteFailed(logger, e, batch.Count);
+            Log.WriteFailed(logger, e);
+        }
+        finally
+        {
+            flushing.Release();
         }
     }
 
+    const string Insert = """
+        INSERT INTO trigger_audit (time, endpoint, job, full_name, address, status, reason, queue_id, idempotency_key, token_name)
+        VALUES (@Time, @Endpoint, @Job, @FullName, @Address, @Status, @Reason, @QueueId, @IdempotencyKey, @TokenName)
+        """;
+
     async Task WriteAsync(Session s, List<Pending> batch)
     {
-        foreach (var p in batch)
+        // Plain entries and token uses go in as one command each, run once per row: under load a
+        // flush carries thousands, and the single writer is shared with the queue.
+        var entries = batch.OfType<Entry>().Select(e => e.Value).ToList();
+        await s.ExecuteAsync(Insert, entries.Where(e => e.Status != 429).ToList());
+        foreach (var e in entries.Where(e => e.Status == 429))
         {
-            switch (p)
-            {
-                case Entry { Value: var e } when e.Status == 429 && CollapseInto(e) is { } id:
-                    await s.ExecuteAsync("UPDATE trigger_audit SET count = count + 1 WHERE id = @id", new { id });
-                    break;
-                case Entry { Value: var e }:
-                    var newId = await s.QuerySingleAsync<long>(
-                        """
-                        INSERT INTO trigger_audit (time, endpoint, job, full_name, address, status, reason, queue_id, idempotency_key, token_name)
-                        VALUES (@Time, @Endpoint, @Job, @FullName, @Address, @Status, @Reason, @QueueId, @IdempotencyKey, @TokenName) RETURNING id
-                        """, e);
-                    if (e.Status == 429)
-                        rateLimited[e.Address] = (newId, e.Time);
-                    break;
-                case TokenUse u:
-                    await s.ExecuteAsync("UPDATE job_token SET last_used_at = @At, last_used_address = @Address WHERE id = @TokenId AND (last_used_at IS NULL OR last_used_at <= @At)", u);
-                    break;
-            }
+            if (CollapseInto(e) is { } id)
+                await s.ExecuteAsync("UPDATE trigger_audit SET count = count + 1 WHERE id = @id", new { id });
+            else
+                rateLimited[e.Address] = (await s.QuerySingleAsync<long>(Insert + " RETURNING id", e), e.Time);
         }
+        // The latest use per token is all that is kept.
+        var uses = batch.OfType<TokenUse>().GroupBy(u => u.TokenId).Select(g => g.MaxBy(u => u.At)!).ToList();
+        await s.ExecuteAsync("UPDATE job_token SET last_used_at = @At, last_used_address = @Address WHERE id = @TokenId AND (last_used_at IS NULL OR last_used_at <= @At)", uses);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         if (now - lastPurge > TimeSpan.FromHours(1).TotalMilliseconds)
         {
@@ -113,7 +116,7 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
 
     static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Error, Message = "Writing {Count} audit entries failed")]
-        public static partial void WriteFailed(ILogger logger, Exception e, int count);
+        [LoggerMessage(Level = LogLevel.Error, Message = "Writing audit entries failed")]
+        public static partial void WriteFailed(ILogger logger, Exception e);
     }
 }

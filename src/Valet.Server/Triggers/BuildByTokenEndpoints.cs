@@ -42,7 +42,7 @@ public static partial class BuildByTokenEndpoints
         string? job = request.Query["job"].FirstOrDefault();
         string? idempotencyKey = request.Headers["Idempotency-Key"].FirstOrDefault();
         var outcome = await DecideAsync();
-        await AnswerAsync(context, outcome);
+        // Recorded before answering, so a client that reads the audit log next finds its request there.
         if (outcome.CountsAsFailure)
             guard.RecordFailure(address);
         if (outcome.Status >= 400)
@@ -51,6 +51,7 @@ public static partial class BuildByTokenEndpoints
             audit.RecordTokenUse(tokenId, address);
         audit.Record(new AuditEntry(0, time.GetUtcNow().ToUnixTimeMilliseconds(), endpoint, job, outcome.FullName, address, outcome.Status,
             outcome.TrueReason ?? outcome.Reason, outcome.QueueId, idempotencyKey, outcome.TokenName, 1));
+        await AnswerAsync(context, outcome);
 
         async Task<TriggerOutcome> DecideAsync()
         {
