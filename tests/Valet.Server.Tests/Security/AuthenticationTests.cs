@@ -254,7 +254,7 @@ public sealed partial class AuthenticationTests
     [GeneratedRegex("name=\"Jenkins-Crumb\" value=\"([0-9a-f]{64})\"")]
     private static partial Regex FormCrumb();
 
-    static async Task<HttpResponseMessage> SignInAsync(HttpClient browser, string user, string password, string from = "/")
+    internal static async Task<HttpResponseMessage> SignInAsync(HttpClient browser, string user, string password, string from = "/")
     {
         using var form = await browser.GetAsync("login?from=" + Uri.EscapeDataString(from));
         Assert.Equal(HttpStatusCode.OK, form.StatusCode);

@@ -25,6 +25,13 @@ public sealed class TokenAccessTests
         var causes = (await valet.QueueItemAsync(post.QueueId()))["actions"]!.AsArray()
             .Single(a => a!["_class"]!.GetValue<string>() == "hudson.model.CauseAction")!["causes"]!.AsArray();
         Assert.Equal("hudson.model.Cause$RemoteCause", causes[0]!["_class"]!.GetValue<string>());
+
+        // A browser signed in with a cookie may POST without a crumb here.
+        var browser = valet.Browser();
+        using (var signIn = await Security.AuthenticationTests.SignInAsync(browser, "alice", "alice-pw"))
+            signIn.AssertStatus(HttpStatusCode.Found);
+        using var cookieTrigger = await browser.PostAsync("buildByToken/build?job=now", null);
+        cookieTrigger.AssertStatus(HttpStatusCode.Created);
     }
 
     [Fact]
