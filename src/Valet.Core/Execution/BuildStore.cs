@@ -22,10 +22,6 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
         db.ReadAsync(async s => await s.QueryFirstOrDefaultAsync<Row>(
             $"SELECT {Columns} FROM build WHERE job_id = @jobId AND number = @number", new { jobId, number }) is { } r ? ToBuild(r) : null, ct);
 
-    public Task<Build?> ByQueueIdAsync(long queueId, CancellationToken ct) =>
-        db.ReadAsync(async s => await s.QueryFirstOrDefaultAsync<Row>(
-            $"SELECT {Columns} FROM build WHERE queue_id = @queueId", new { queueId }) is { } r ? ToBuild(r) : null, ct);
-
     /// <summary>A job's builds, newest first.</summary>
     public Task<IReadOnlyList<Build>> ListAsync(long jobId, int limit, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<Build>>(async s => (await s.QueryAsync<Row>(

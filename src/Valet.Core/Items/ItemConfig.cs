@@ -54,7 +54,6 @@ public sealed record Item(long Id, long? ParentId, string Name, string FullName,
     public ItemKind Kind => Config.Kind;
     public bool IsJob => Config.IsJob;
     public bool IsFolder => Kind == ItemKind.Folder;
-    public string BaseName => Name;
 
     /// <summary>The item's URL path below the root: job/a/job/b/</summary>
     public string UrlPath => string.Concat(ItemName.Segments(FullName).Select(s => "job/" + Uri.EscapeDataString(s) + "/"));
