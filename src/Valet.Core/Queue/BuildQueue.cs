@@ -38,42 +38,128 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
 
     /// <summary>Queues a build of <paramref name="job"/>, or folds into an equivalent item not yet taken.</summary>
     /// <param name="alsoInTransaction">Work committed together with the item (an idempotency record), so neither outlives the other.</param>
-    public async Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due,
+    public Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due,
         Func<Session, EnqueueResult, Task>? alsoInTransaction, CancellationToken ct)
     {
-        async Task<EnqueueResult> ThenAsync(Session s, EnqueueResult r)
+        ct.ThrowIfCancellationRequested();
+        // The fold key and the sealed values are computed here, so the writer only runs SQL.
+        var request = new PendingEnqueue(job.Id, FoldKey(values), StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds(), alsoInTransaction);
+        bool startDrain;
+        lock (pendingGate)
         {
-            if (alsoInTransaction is not null)
-                await alsoInTransaction(s, r);
-            return r;
+            pending.Add(request);
+            startDrain = !drainQueued;
+            drainQueued = true;
         }
+        if (startDrain)
+            _ = DrainAsync();
+        return request.Answer.Task;
+    }
 
-        var key = FoldKey(values);
-        var sealedValues = StoredParameters.Seal(values, secrets);
-        var result = await db.WriteAsync(async s =>
+    sealed class PendingEnqueue(long jobId, string? key, string? sealedValues, Cause cause, long dueAt, Func<Session, EnqueueResult, Task>? alsoInTransaction)
+    {
+        public long JobId => jobId;
+        public string? Key => key;
+        public string? SealedValues => sealedValues;
+        public Cause Cause => cause;
+        public long DueAt => dueAt;
+        public Func<Session, EnqueueResult, Task>? AlsoInTransaction => alsoInTransaction;
+        public EnqueueResult Result { get; set; } = null!;
+        public TaskCompletionSource<EnqueueResult> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    readonly Lock pendingGate = new();
+    List<PendingEnqueue> pending = [];
+    bool drainQueued;
+
+    List<PendingEnqueue> TakePending()
+    {
+        lock (pendingGate)
         {
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            var dueAt = due.ToUnixTimeMilliseconds();
-            var match = await s.QueryFirstOrDefaultAsync<Row>(
-                $"SELECT {Columns} FROM queue_item WHERE job_id = @jobId AND state = 'queued' AND params_key IS @key ORDER BY id LIMIT 1",
-                new { jobId = job.Id, key });
-            if (match is not null)
+            var taken = pending;
+            pending = [];
+            drainQueued = false;
+            return taken;
+        }
+    }
+
+    /// <summary>
+    /// One write takes every request waiting when the writer reaches it: requests that fold into the
+    /// same item cost one read and one update together, and all are answered after the one commit.
+    /// Requests arriving meanwhile start the next drain, which the writer runs in the same or the next batch.
+    /// </summary>
+    async Task DrainAsync()
+    {
+        List<PendingEnqueue>? taken = null;
+        try
+        {
+            var dispatcherMayCare = await db.WriteAsync(s => ApplyAsync(s, taken = TakePending()), CancellationToken.None);
+            if (dispatcherMayCare)
+                Signal();
+        }
+        catch (Exception e)
+        {
+            foreach (var request in taken ?? TakePending())
+                request.Answer.TrySetException(e);
+            return;
+        }
+        foreach (var request in taken!)
+            request.Answer.TrySetResult(request.Result);
+    }
+
+    sealed record FoldTarget(long Id, string Causes, long DueAt);
+
+    static readonly Statement FindEquivalent = new(
+        "SELECT id, causes, due_at FROM queue_item WHERE job_id = @JobId AND state = 'queued' AND params_key IS @Key ORDER BY id LIMIT 1");
+    static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = MIN(due_at, @DueAt) WHERE id = @Id");
+    static readonly Statement Insert = new(
+        """
+        INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
+        VALUES (@JobId, 'queued', @DueAt, @Now, @SealedValues, @Key, @Causes) RETURNING id
+        """);
+
+    /// <summary>
+    /// Applies the requests in arrival order: the first of a kind queues (unless an item waits already),
+    /// the rest fold. True when an item was queued or moved to an earlier due time: news for the dispatcher.
+    /// </summary>
+    async Task<bool> ApplyAsync(Session s, List<PendingEnqueue> requests)
+    {
+        var dispatcherMayCare = false;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var kind in requests.GroupBy(r => (r.JobId, r.Key)))
+        {
+            var first = kind.First();
+            var target = await s.QueryFirstOrDefaultAsync<FoldTarget>(FindEquivalent, new { first.JobId, first.Key });
+            var causes = target is null ? [] : Json.Read<List<Cause>>(target.Causes);
+            var dueAt = long.MaxValue;
+            foreach (var r in kind)
             {
-                var causes = Cause.Merge(Json.Read<List<Cause>>(match.Causes), cause);
-                await s.ExecuteAsync("UPDATE queue_item SET causes = @causes, due_at = MIN(due_at, @dueAt) WHERE id = @id",
-                    new { causes = Json.Write(causes), dueAt, id = match.Id });
-                return await ThenAsync(s, new EnqueueResult(match.Id, Folded: true));
+                Cause.Add(causes, r.Cause);
+                dueAt = Math.Min(dueAt, r.DueAt);
             }
-            var id = await s.QuerySingleAsync<long>(
-                """
-                INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
-                VALUES (@jobId, 'queued', @dueAt, @now, @sealedValues, @key, @causes) RETURNING id
-                """,
-                new { jobId = job.Id, dueAt, now, sealedValues, key, causes = Json.Write(new[] { cause }) });
-            return await ThenAsync(s, new EnqueueResult(id, Folded: false));
-        }, ct);
-        Signal();
-        return result;
+            if (target is null)
+            {
+                var id = await s.QueryFirstOrDefaultAsync<long>(Insert,
+                    new { first.JobId, DueAt = dueAt, Now = now, first.SealedValues, first.Key, Causes = Json.Write(causes) });
+                first.Result = new EnqueueResult(id, Folded: false);
+                dispatcherMayCare = true;
+                foreach (var r in kind.Skip(1))
+                    r.Result = new EnqueueResult(id, Folded: true);
+            }
+            else
+            {
+                await s.ExecuteAsync(Fold, new { Causes = Json.Write(causes), DueAt = dueAt, target.Id });
+                dispatcherMayCare |= dueAt < target.DueAt;
+                foreach (var r in kind)
+                    r.Result = new EnqueueResult(target.Id, Folded: true);
+            }
+            foreach (var r in kind)
+            {
+                if (r.AlsoInTransaction is { } also)
+                    await also(s, r.Result);
+            }
+        }
+        return dispatcherMayCare;
     }
 
     public Task<QueueItem?> FindAsync(long id, CancellationToken ct) =>
@@ -141,8 +227,12 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     /// <summary>Wakes the dispatcher: something was queued, cancelled or finished.</summary>
     public void Signal()
     {
-        try { changed.Release(); }
-        catch (SemaphoreFullException) { }
+        // Under the lock the count is checked and raised as one step, so it never passes 1.
+        lock (changed)
+        {
+            if (changed.CurrentCount == 0)
+                changed.Release();
+        }
     }
 
     public Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken ct) => changed.WaitAsync(timeout, ct);

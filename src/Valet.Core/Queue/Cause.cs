@@ -19,17 +19,16 @@ public sealed record Cause(CauseKind Kind, string? Addr = null, string? Note = n
         _ => "Started by timer",
     };
 
-    public bool SameAs(Cause other) => this with { Count = 1 } == other with { Count = 1 };
+    public bool SameAs(Cause other) =>
+        Kind == other.Kind && Addr == other.Addr && Note == other.Note && UserId == other.UserId && UserName == other.UserName;
 
     /// <summary>Adds <paramref name="added"/> to a cause list, counting it on an equal one.</summary>
-    public static IReadOnlyList<Cause> Merge(IReadOnlyList<Cause> causes, Cause added)
+    public static void Add(List<Cause> causes, Cause added)
     {
-        var list = causes.ToList();
-        var i = list.FindIndex(c => c.SameAs(added));
+        var i = causes.FindIndex(c => c.SameAs(added));
         if (i < 0)
-            list.Add(added);
+            causes.Add(added);
         else
-            list[i] = list[i] with { Count = list[i].Count + added.Count };
-        return list;
+            causes[i] = causes[i] with { Count = causes[i].Count + added.Count };
     }
 }

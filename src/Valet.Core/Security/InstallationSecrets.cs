@@ -29,9 +29,19 @@ public sealed class InstallationSecrets
         var master = File.ReadAllBytes(path);
         hmacKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-hmac"u8.ToArray());
         encryptionKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-encryption"u8.ToArray());
+        hmacs = new(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, hmacKey));
     }
 
-    public byte[] Hmac(string value) => HMACSHA256.HashData(hmacKey, Encoding.UTF8.GetBytes(value));
+    // One keyed hash per thread, reset after each use: the one-shot API sets the key up on every call,
+    // which costs more than hashing a token.
+    readonly ThreadLocal<IncrementalHash> hmacs;
+
+    public byte[] Hmac(string value)
+    {
+        var hmac = hmacs.Value!;
+        hmac.AppendData(Encoding.UTF8.GetBytes(value));
+        return hmac.GetHashAndReset();
+    }
 
     public string HmacHex(string value) => Convert.ToHexStringLower(Hmac(value));
 

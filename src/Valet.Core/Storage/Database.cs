@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Globalization;
+using System.Reflection;
 using System.Threading.Channels;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -8,15 +11,17 @@ namespace Valet.Core.Storage;
 
 /// <summary>
 /// The one way to reach the database. Reads open a pooled connection each; every write goes through
-/// one writer that commits concurrent writes together (group commit), so a caller is answered only
-/// after its change is durable without paying one fsync per request.
+/// one writer that commits concurrent writes together (group commit), and a caller is answered only
+/// once its change is on disk, without paying one fsync per request.
 /// </summary>
 public sealed partial class Database : IAsyncDisposable
 {
     readonly string connectionString;
     readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
     readonly ILogger<Database> logger;
-    Task? writerLoop;
+    readonly Channel<List<PendingWrite>> committed = Channel.CreateUnbounded<List<PendingWrite>>(new() { SingleReader = true, SingleWriter = true });
+    readonly TaskCompletionSource writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    Thread? writer;
 
     static Database() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
@@ -42,22 +47,26 @@ public sealed partial class Database : IAsyncDisposable
     public async Task OpenAsync(CancellationToken ct)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
-        await using (var conn = await OpenConnectionAsync(ct, writer: true))
+        await using (var conn = await OpenConnectionAsync(ct, synchronous: "FULL"))
         {
             await conn.ExecuteAsync("PRAGMA journal_mode=WAL;");
             await Migrator.ApplyAsync(conn, "sqlite", logger, ct);
         }
-        writerLoop = Task.Run(WriterLoopAsync, CancellationToken.None);
+        // A thread of its own: the writer is the one serial step of every write, so it must not wait
+        // for a thread-pool turn behind the requests it serves.
+        writer = new Thread(WriterLoop) { IsBackground = true, Name = "Valet database writer" };
+        writer.Start();
+        new Thread(SyncLoop) { IsBackground = true, Name = "Valet database sync" }.Start();
     }
 
-    async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct, bool writer = false)
+    async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct, string? synchronous = null)
     {
         var conn = new SqliteConnection(connectionString);
         await conn.OpenAsync(ct);
-        // Only the writer commits, so only it needs the durable setting; readers (pooled, opened per
-        // read) skip the round trip. Busy waits come from the connection string's timeout.
-        if (writer)
-            await conn.ExecuteAsync("PRAGMA synchronous=FULL;");
+        // Only writers set the durability level; readers (pooled, opened per read) skip the round
+        // trip. Busy waits come from the connection string's timeout.
+        if (synchronous is not null)
+            await conn.ExecuteAsync($"PRAGMA synchronous={synchronous};");
         return conn;
     }
 
@@ -65,13 +74,14 @@ public sealed partial class Database : IAsyncDisposable
     public async Task<T> ReadAsync<T>(Func<Session, Task<T>> read, CancellationToken ct)
     {
         await using var conn = await OpenConnectionAsync(ct);
-        return await read(new Session(conn, null, ct));
+        return await read(new Session(conn, null, null, ct));
     }
 
     /// <summary>
     /// Runs <paramref name="write"/> inside the writer's current transaction and returns once that
     /// transaction is committed. A write that throws is rolled back alone (savepoint) and its
-    /// exception rethrown to its caller; the other writes of the batch still commit.
+    /// exception rethrown to its caller; the other writes of the batch still commit. Writes run one
+    /// at a time on the writer's thread: one that awaits something slow holds up the others.
     /// </summary>
     public Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct)
     {
@@ -84,27 +94,97 @@ public sealed partial class Database : IAsyncDisposable
     public Task WriteAsync(Func<Session, Task> write, CancellationToken ct) =>
         WriteAsync<bool>(async s => { await write(s); return true; }, ct);
 
-    async Task WriterLoopAsync()
+    static readonly Statement Savepoint = new("SAVEPOINT w");
+    static readonly Statement Release = new("RELEASE w");
+    static readonly Statement RollbackTo = new("ROLLBACK TO w");
+
+    void WriterLoop()
     {
-        await using var conn = await OpenConnectionAsync(CancellationToken.None, writer: true);
-        var batch = new List<PendingWrite>();
-        while (await writes.Reader.WaitToReadAsync())
+        try
         {
-            batch.Clear();
-            while (batch.Count < 512 && writes.Reader.TryRead(out var w))
-                batch.Add(w);
-            await CommitBatchAsync(conn, batch);
+            // NORMAL: a commit appends to the write-ahead log without waiting for the disk; the sync
+            // thread flushes the log before any write of the batch is answered (see SyncLoop).
+            using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
+            using var statements = new StatementCache(conn);
+            var batch = new List<PendingWrite>();
+            while (WaitForWrites())
+            {
+                batch.Clear();
+                while (batch.Count < 512 && writes.Reader.TryRead(out var w))
+                    batch.Add(w);
+                CommitBatch(conn, statements, batch);
+            }
+        }
+        catch (Exception e)
+        {
+            Log.WriterFailed(logger, e);
+            writes.Writer.TryComplete(e);
+            while (writes.Reader.TryRead(out var w))
+                w.Fail(e);
+        }
+        finally
+        {
+            committed.Writer.TryComplete();
         }
     }
 
-    async Task CommitBatchAsync(SqliteConnection conn, List<PendingWrite> batch)
+    bool WaitForWrites() => WaitToRead(writes.Reader);
+
+    static bool WaitToRead<T>(ChannelReader<T> reader)
+    {
+        var wait = reader.WaitToReadAsync();
+        return wait.IsCompleted ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Answers committed writes once they are on disk: one flush of the write-ahead log covers every
+    /// batch committed before it, and runs while the writer goes on with the next batch. SQLite in
+    /// WAL mode with synchronous=NORMAL flushes the log itself before each checkpoint, so after this
+    /// flush a commit survives a power loss as it would with synchronous=FULL.
+    /// </summary>
+    void SyncLoop()
+    {
+        FileStream? log = null;
+        try
+        {
+            var ready = new List<PendingWrite>();
+            while (WaitToRead(committed.Reader))
+            {
+                ready.Clear();
+                while (committed.Reader.TryRead(out var batch))
+                    ready.AddRange(batch);
+                try
+                {
+                    // The log exists as long as the writer's connection is open; opened once and kept.
+                    log ??= new FileStream(Path + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+                    log.Flush(flushToDisk: true);
+                }
+                catch (Exception e)
+                {
+                    Log.SyncFailed(logger, e, ready.Count);
+                    foreach (var w in ready)
+                        w.Fail(e);
+                    continue;
+                }
+                foreach (var w in ready)
+                    w.Succeed();
+            }
+        }
+        finally
+        {
+            log?.Dispose();
+            writerStopped.TrySetResult();
+        }
+    }
+
+    void CommitBatch(SqliteConnection conn, StatementCache statements, List<PendingWrite> batch)
     {
         var done = new List<PendingWrite>(batch.Count);
         Session? session = null;
         try
         {
-            await using var tx = await conn.BeginTransactionAsync();
-            session = new Session(conn, tx, CancellationToken.None);
+            using var tx = conn.BeginTransaction();
+            session = new Session(conn, tx, statements, CancellationToken.None);
             foreach (var w in batch)
             {
                 if (w.Cancelled)
@@ -112,20 +192,22 @@ public sealed partial class Database : IAsyncDisposable
                     w.Fail(new OperationCanceledException());
                     continue;
                 }
-                await conn.ExecuteAsync("SAVEPOINT w", transaction: tx);
+                statements.Execute(Savepoint, tx);
                 try
                 {
-                    await w.RunAsync(session);
-                    await conn.ExecuteAsync("RELEASE w", transaction: tx);
+                    // SQLite answers synchronously, so this waits only for a write that awaits something else.
+                    w.RunAsync(session).GetAwaiter().GetResult();
+                    statements.Execute(Release, tx);
                     done.Add(w);
                 }
                 catch (Exception e)
                 {
-                    await conn.ExecuteAsync("ROLLBACK TO w; RELEASE w", transaction: tx);
+                    statements.Execute(RollbackTo, tx);
+                    statements.Execute(Release, tx);
                     w.Fail(e);
                 }
             }
-            await tx.CommitAsync();
+            tx.Commit();
         }
         catch (Exception e)
         {
@@ -142,15 +224,15 @@ public sealed partial class Database : IAsyncDisposable
             // point can a reader see the new rows, so nothing stale is cached again.
             session?.RunAfterCommit();
         }
-        foreach (var w in done)
-            w.Succeed();
+        if (done.Count > 0)
+            committed.Writer.TryWrite(done);
     }
 
     public async ValueTask DisposeAsync()
     {
         writes.Writer.TryComplete();
-        if (writerLoop is not null)
-            await writerLoop;
+        if (writer is not null)
+            await writerStopped.Task;
         SqliteConnection.ClearAllPools();
     }
 
@@ -176,11 +258,21 @@ public sealed partial class Database : IAsyncDisposable
     {
         [LoggerMessage(Level = LogLevel.Error, Message = "A batch of {Count} writes failed to commit")]
         public static partial void CommitFailed(ILogger logger, Exception e, int count);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "Flushing the write-ahead log to disk failed; {Count} committed writes were answered with the error")]
+        public static partial void SyncFailed(ILogger logger, Exception e, int count);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "The database writer stopped: no write can be committed until Valet restarts")]
+        public static partial void WriterFailed(ILogger logger, Exception e);
     }
 }
 
-/// <summary>A connection with the transaction it is in, if any: what stores run their SQL on.</summary>
-public sealed class Session(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
+/// <summary>
+/// A connection with the transaction it is in, if any: what stores run their SQL on. SQL given as a
+/// string goes through Dapper; a <see cref="Statement"/> (the few that run on every request) is kept
+/// prepared on the writer's connection and reused.
+/// </summary>
+public sealed class Session(DbConnection connection, DbTransaction? transaction, StatementCache? statements, CancellationToken ct)
 {
     List<Action>? afterCommit;
 
@@ -200,4 +292,96 @@ public sealed class Session(DbConnection connection, DbTransaction? transaction,
     public Task<T?> QueryFirstOrDefaultAsync<T>(string sql, object? args = null) => connection.QueryFirstOrDefaultAsync<T>(Cmd(sql, args));
     public Task<T> QuerySingleAsync<T>(string sql, object? args = null) => connection.QuerySingleAsync<T>(Cmd(sql, args));
     public Task<T?> ExecuteScalarAsync<T>(string sql, object? args = null) => connection.ExecuteScalarAsync<T>(Cmd(sql, args));
+
+    public Task<int> ExecuteAsync(Statement statement, object? args = null) =>
+        Task.FromResult(Run(statement, args, static c => c.ExecuteNonQuery()));
+
+    /// <summary>The first row, or default when there is none.</summary>
+    public Task<T?> QueryFirstOrDefaultAsync<T>(Statement statement, object? args = null) =>
+        Task.FromResult(Run(statement, args, static c =>
+        {
+            using var reader = c.ExecuteReader();
+            return reader.Read() ? reader.GetRowParser<T>()(reader) : default;
+        }));
+
+    T Run<T>(Statement statement, object? args, Func<DbCommand, T> run)
+    {
+        ct.ThrowIfCancellationRequested();
+        if (statements is not null)
+            return run(statements.Prepare(statement, transaction, args));
+        using var command = connection.CreateCommand();
+        command.CommandText = statement.Sql;
+        command.Transaction = transaction;
+        StatementCache.Bind(command, args);
+        return run(command);
+    }
+}
+
+/// <summary>SQL run often enough to be kept prepared: declared once (static readonly) by the store that runs it.</summary>
+public sealed class Statement(string sql)
+{
+    public string Sql { get; } = sql;
+}
+
+/// <summary>
+/// The writer's prepared commands, one per <see cref="Statement"/>. Parameters come from the
+/// properties of an argument object (an anonymous type or record), named `@Property`.
+/// </summary>
+public sealed class StatementCache(DbConnection connection) : IDisposable
+{
+    readonly Dictionary<Statement, (DbCommand Command, Type? Args)> commands = [];
+    static readonly ConcurrentDictionary<Type, PropertyInfo[]> Properties = new();
+
+    public DbCommand Prepare(Statement statement, DbTransaction? transaction, object? args)
+    {
+        if (!commands.TryGetValue(statement, out var entry))
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = statement.Sql;
+            entry = (command, null);
+        }
+        entry.Command.Transaction = transaction;
+        if (entry.Args != args?.GetType())
+        {
+            entry.Command.Parameters.Clear();
+            entry.Args = args?.GetType();
+        }
+        commands[statement] = entry;
+        Bind(entry.Command, args);
+        return entry.Command;
+    }
+
+    internal void Execute(Statement statement, DbTransaction transaction) => Prepare(statement, transaction, null).ExecuteNonQuery();
+
+    /// <summary>Sets the command's parameters from <paramref name="args"/>, creating them on first use.</summary>
+    public static void Bind(DbCommand command, object? args)
+    {
+        if (args is null)
+            return;
+        var properties = Properties.GetOrAdd(args.GetType(), t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance));
+        if (command.Parameters.Count == 0)
+        {
+            foreach (var property in properties)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = "@" + property.Name;
+                command.Parameters.Add(parameter);
+            }
+        }
+        for (var i = 0; i < properties.Length; i++)
+            command.Parameters[i].Value = properties[i].GetValue(args) switch
+            {
+                null => DBNull.Value,
+                bool b => b ? 1L : 0L,
+                Enum e => Convert.ToInt64(e, CultureInfo.InvariantCulture),
+                var v => v,
+            };
+    }
+
+    public void Dispose()
+    {
+        foreach (var (command, _) in commands.Values)
+            command.Dispose();
+        commands.Clear();
+    }
 }

@@ -51,7 +51,10 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
         await FlushAsync(CancellationToken.None);
     }
 
-    /// <summary>Writes everything recorded so far. Flushes run one at a time, so entries keep their order.</summary>
+    /// <summary>
+    /// Writes everything recorded so far, in writes of at most <see cref="RowsPerWrite"/> so the queue's
+    /// writes are not held up behind a large flush. Flushes run one at a time, so entries keep their order.
+    /// </summary>
     public async Task FlushAsync(CancellationToken ct)
     {
         await flushing.WaitAsync(ct);
@@ -60,8 +63,14 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
             var batch = new List<Pending>();
             while (pending.Reader.TryRead(out var p))
                 batch.Add(p);
-            if (batch.Count > 0)
-                await db.WriteAsync(s => WriteAsync(s, batch), ct);
+            foreach (var chunk in batch.Chunk(RowsPerWrite))
+                await db.WriteAsync(s => WriteAsync(s, chunk), ct);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (now - lastPurge > TimeSpan.FromHours(1).TotalMilliseconds)
+            {
+                lastPurge = now;
+                await db.WriteAsync(s => PurgeAsync(s, now), ct);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -73,34 +82,45 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
         }
     }
 
-    const string Insert = """
+    const int RowsPerWrite = 2000;
+
+    const string InsertSql = """
         INSERT INTO trigger_audit (time, endpoint, job, full_name, address, status, reason, queue_id, idempotency_key, token_name)
         VALUES (@Time, @Endpoint, @Job, @FullName, @Address, @Status, @Reason, @QueueId, @IdempotencyKey, @TokenName)
         """;
+    static readonly Statement Insert = new(InsertSql);
+    static readonly Statement InsertReturningId = new(InsertSql + " RETURNING id");
+    static readonly Statement CountAgain = new("UPDATE trigger_audit SET count = count + 1 WHERE id = @Id");
+    static readonly Statement UseToken = new(
+        "UPDATE job_token SET last_used_at = @At, last_used_address = @Address WHERE id = @TokenId AND (last_used_at IS NULL OR last_used_at <= @At)");
 
-    async Task WriteAsync(Session s, List<Pending> batch)
+    async Task WriteAsync(Session s, Pending[] batch)
     {
-        // Plain entries and token uses go in as one command each, run once per row: under load a
-        // flush carries thousands, and the single writer is shared with the queue.
-        var entries = batch.OfType<Entry>().Select(e => e.Value).ToList();
-        await s.ExecuteAsync(Insert, entries.Where(e => e.Status != 429).ToList());
-        foreach (var e in entries.Where(e => e.Status == 429))
+        // Under load a flush carries thousands of rows: each statement is kept prepared and run once per row.
+        foreach (var e in batch.OfType<Entry>().Select(e => e.Value))
         {
-            if (CollapseInto(e) is { } id)
-                await s.ExecuteAsync("UPDATE trigger_audit SET count = count + 1 WHERE id = @id", new { id });
+            // A 429 counts on its address's open entry, or opens one.
+            if (e.Status == 429 && CollapseInto(e) is { } id)
+            {
+                await s.ExecuteAsync(CountAgain, new { Id = id });
+                continue;
+            }
+            var row = new { e.Time, e.Endpoint, e.Job, e.FullName, e.Address, e.Status, e.Reason, e.QueueId, e.IdempotencyKey, e.TokenName };
+            if (e.Status == 429)
+                rateLimited[e.Address] = (await s.QueryFirstOrDefaultAsync<long>(InsertReturningId, row), e.Time);
             else
-                rateLimited[e.Address] = (await s.QuerySingleAsync<long>(Insert + " RETURNING id", e), e.Time);
+                await s.ExecuteAsync(Insert, row);
         }
         // The latest use per token is all that is kept.
         var uses = batch.OfType<TokenUse>().GroupBy(u => u.TokenId).Select(g => g.MaxBy(u => u.At)!).ToList();
-        await s.ExecuteAsync("UPDATE job_token SET last_used_at = @At, last_used_address = @Address WHERE id = @TokenId AND (last_used_at IS NULL OR last_used_at <= @At)", uses);
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if (now - lastPurge > TimeSpan.FromHours(1).TotalMilliseconds)
-        {
-            lastPurge = now;
-            await s.ExecuteAsync("DELETE FROM trigger_audit WHERE time < @cutoff", new { cutoff = now - (long)Retention.TotalMilliseconds });
-            await s.ExecuteAsync("DELETE FROM idempotency_key WHERE created_at < @cutoff", new { cutoff = now - (long)IdempotencyKeys.Lifetime.TotalMilliseconds });
-        }
+        foreach (var use in uses)
+            await s.ExecuteAsync(UseToken, new { use.At, use.Address, use.TokenId });
+    }
+
+    static async Task PurgeAsync(Session s, long now)
+    {
+        await s.ExecuteAsync("DELETE FROM trigger_audit WHERE time < @cutoff", new { cutoff = now - (long)Retention.TotalMilliseconds });
+        await s.ExecuteAsync("DELETE FROM idempotency_key WHERE created_at < @cutoff", new { cutoff = now - (long)IdempotencyKeys.Lifetime.TotalMilliseconds });
     }
 
     long? CollapseInto(AuditEntry e) =>

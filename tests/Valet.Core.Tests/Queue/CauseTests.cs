@@ -25,38 +25,31 @@ public sealed class CauseTests
     [Fact]
     public void Equal_causes_are_stored_once_with_a_count()
     {
-        IReadOnlyList<Cause> causes = [Cause.Remote("10.0.0.7", null)];
-        causes = Cause.Merge(causes, Cause.Remote("10.0.0.7", null));
-        causes = Cause.Merge(causes, Cause.Remote("10.0.0.7", ""));
+        List<Cause> causes = [Cause.Remote("10.0.0.7", null)];
+        Cause.Add(causes, Cause.Remote("10.0.0.7", null));
+        Cause.Add(causes, Cause.Remote("10.0.0.7", ""));
         Assert.Equal(3, Assert.Single(causes).Count);
     }
 
     [Fact]
     public void Merging_adds_the_count_of_the_merged_cause()
     {
-        var merged = Cause.Merge([Cause.Scm with { Count = 2 }], Cause.Scm with { Count = 3 });
+        List<Cause> merged = [Cause.Scm with { Count = 2 }];
+        Cause.Add(merged, Cause.Scm with { Count = 3 });
         Assert.Equal(5, Assert.Single(merged).Count);
     }
 
     [Fact]
     public void Distinct_notes_and_addresses_are_kept_apart_in_order()
     {
-        IReadOnlyList<Cause> causes = [Cause.Remote("10.0.0.7", null)];
-        causes = Cause.Merge(causes, Cause.Remote("10.0.0.7", "x"));
-        causes = Cause.Merge(causes, Cause.Remote("10.0.0.8", null));
-        causes = Cause.Merge(causes, Cause.Remote("10.0.0.7", "x"));
-        causes = Cause.Merge(causes, Cause.Timer);
+        List<Cause> causes = [Cause.Remote("10.0.0.7", null)];
+        Cause.Add(causes, Cause.Remote("10.0.0.7", "x"));
+        Cause.Add(causes, Cause.Remote("10.0.0.8", null));
+        Cause.Add(causes, Cause.Remote("10.0.0.7", "x"));
+        Cause.Add(causes, Cause.Timer);
         Assert.Equal(
             [("10.0.0.7", null, 1), ("10.0.0.7", "x", 2), ("10.0.0.8", null, 1), (null, null, 1)],
             causes.Select(c => (c.Addr, c.Note, c.Count)));
-    }
-
-    [Fact]
-    public void Merging_leaves_the_original_list_unchanged()
-    {
-        IReadOnlyList<Cause> original = [Cause.Scm];
-        Cause.Merge(original, Cause.Scm);
-        Assert.Equal(1, Assert.Single(original).Count);
     }
 
     [Fact]
