@@ -50,6 +50,20 @@ public sealed class TempStore : IAsyncDisposable
         return item!;
     }
 
+    /// <summary>Holds the writer inside a write until released, so the writes queued meanwhile commit as one batch.</summary>
+    public static async Task<(Task Held, TaskCompletionSource Release)> HoldWriterAsync(Database db)
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = db.WriteAsync(async _ =>
+        {
+            entered.SetResult();
+            await release.Task;
+        }, TestContext.Current.CancellationToken);
+        await entered.Task.WaitAsync(TestContext.Current.CancellationToken);
+        return (held, release);
+    }
+
     /// <summary>The database file and its write-ahead log as text, to look for values that must never be stored.</summary>
     public string RawFiles() =>
         string.Concat(new[] { Home.DatabaseFile, Home.DatabaseFile + "-wal" }.Where(File.Exists)

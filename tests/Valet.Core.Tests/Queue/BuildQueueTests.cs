@@ -297,4 +297,55 @@ public sealed class BuildQueueTests
         var claimed = await store.Db.WriteAsync(s => queue.ClaimAsync(s, jobId => Task.FromResult(jobId != busy.Id), now + 1000), Ct);
         Assert.Equal(freeId, claimed?.Id);
     }
+
+    [Fact]
+    public async Task Requests_that_reach_the_writer_together_are_applied_in_arrival_order()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var parameterized = await store.CreateAsync("q", Parameterized);
+        var queue = Queue(store);
+        var (held, release) = await TempStore.HoldWriterAsync(store.Db);
+        var requests = new[]
+        {
+            queue.EnqueueAsync(job, null, Remote, InSeconds(store, 30), null, Ct),
+            queue.EnqueueAsync(parameterized, Values("a", "b"), Remote, InSeconds(store, 5), null, Ct),
+            queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.8", "x"), InSeconds(store, 10), null, Ct),
+            queue.EnqueueAsync(parameterized, Values("other", "b"), Remote, InSeconds(store, 5), null, Ct),
+            queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct),
+            queue.EnqueueAsync(parameterized, Values("a", "b"), Remote, InSeconds(store, 5), null, Ct),
+        };
+        release.SetResult();
+        await held;
+        var results = await Task.WhenAll(requests);
+
+        Assert.Equal([false, false, true, false, true, true], results.Select(r => r.Folded));
+        Assert.Equal(3, results.Select(r => r.Id).Distinct().Count());
+        Assert.True(results[0].Id < results[1].Id && results[1].Id < results[3].Id, "ids follow the order the requests came in");
+        Assert.Equal(results[0].Id, results[2].Id);
+        Assert.Equal(results[0].Id, results[4].Id);
+        Assert.Equal(results[1].Id, results[5].Id);
+        var item = (await queue.FindAsync(results[0].Id, Ct))!;
+        Assert.Equal([Remote with { Count = 2 }, Cause.Remote("10.0.0.8", "x")], item.Causes);
+        Assert.Equal(InSeconds(store, 10).ToUnixTimeMilliseconds(), item.DueAt);
+        Assert.Equal(Remote with { Count = 2 }, Assert.Single((await queue.FindAsync(results[1].Id, Ct))!.Causes));
+    }
+
+    [Fact]
+    public async Task Work_that_fails_in_the_transaction_fails_the_requests_applied_with_it_and_commits_none_of_them()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var (held, release) = await TempStore.HoldWriterAsync(store.Db);
+        var plain = queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var failing = queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), (_, _) => throw new InvalidOperationException("idempotency record failed"), Ct);
+        release.SetResult();
+        await held;
+
+        Assert.Equal("idempotency record failed", (await Assert.ThrowsAsync<InvalidOperationException>(() => plain)).Message);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failing);
+        Assert.Empty(await queue.QueuedAsync(Ct));
+        Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct)).Folded);
+    }
 }

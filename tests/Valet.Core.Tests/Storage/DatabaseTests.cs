@@ -17,20 +17,6 @@ public sealed class DatabaseTests
 
     static Task Insert(Database db, long v) => db.WriteAsync(s => s.ExecuteAsync("INSERT INTO probe (v) VALUES (@v)", new { v }), Ct);
 
-    /// <summary>Holds the writer inside a write until released, so the writes queued meanwhile commit as one batch.</summary>
-    static async Task<(Task Held, TaskCompletionSource Release)> HoldWriterAsync(Database db)
-    {
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = db.WriteAsync(async _ =>
-        {
-            entered.SetResult();
-            await release.Task;
-        }, Ct);
-        await entered.Task.WaitAsync(Ct);
-        return (held, release);
-    }
-
     [Fact]
     public async Task Opening_applies_the_migrations_and_creates_the_schema()
     {
@@ -93,7 +79,7 @@ public sealed class DatabaseTests
     {
         await using var store = await TempStore.OpenAsync();
         await CreateProbeAsync(store.Db);
-        var (held, release) = await HoldWriterAsync(store.Db);
+        var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         var first = Insert(store.Db, 1);
         var failing = store.Db.WriteAsync(async s =>
         {
@@ -117,7 +103,7 @@ public sealed class DatabaseTests
     {
         await using var store = await TempStore.OpenAsync();
         await CreateProbeAsync(store.Db);
-        var (held, release) = await HoldWriterAsync(store.Db);
+        var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         var before = Insert(store.Db, 1);
         var breaking = store.Db.WriteAsync(s => s.ExecuteAsync("INSERT INTO probe (v) VALUES (2); INSERT OR ROLLBACK INTO probe (v) VALUES (2)"), Ct);
         var after = Insert(store.Db, 3);
@@ -138,7 +124,7 @@ public sealed class DatabaseTests
     {
         await using var store = await TempStore.OpenAsync();
         await CreateProbeAsync(store.Db);
-        var (held, release) = await HoldWriterAsync(store.Db);
+        var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         using var cts = new CancellationTokenSource();
         var cancelled = store.Db.WriteAsync(s => s.ExecuteAsync("INSERT INTO probe (v) VALUES (1)"), cts.Token);
         var kept = Insert(store.Db, 2);
@@ -157,5 +143,44 @@ public sealed class DatabaseTests
         var db = store.Db;
         await store.DisposeAsync();
         Assert.Throws<ObjectDisposedException>(() => { _ = db.WriteAsync(_ => Task.CompletedTask, Ct); });
+    }
+
+    enum Colour { Red = 1, Blue = 2 }
+
+    sealed record Row(long Id, string? Name, long Flag, long Colour);
+
+    static readonly Statement InsertRow = new("INSERT INTO row (name, flag, colour) VALUES (@Name, @Flag, @Colour) RETURNING id");
+    static readonly Statement RowById = new("SELECT id, name, flag, colour FROM row WHERE id = @Id");
+
+    [Fact]
+    public async Task A_statement_binds_the_properties_of_its_argument_by_name_each_time_it_runs()
+    {
+        await using var store = await TempStore.OpenAsync();
+        await store.Db.WriteAsync(s => s.ExecuteAsync("CREATE TABLE row (id INTEGER PRIMARY KEY, name TEXT NULL, flag INTEGER NOT NULL, colour INTEGER NOT NULL)"), Ct);
+
+        // The same prepared statement, run again with other values (null, bool, enum) in one batch and across batches.
+        var (held, release) = await TempStore.HoldWriterAsync(store.Db);
+        var first = store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long>(InsertRow, new { Name = (string?)"a", Flag = true, Colour = Colour.Blue }), Ct);
+        var second = store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long>(InsertRow, new { Name = (string?)null, Flag = false, Colour = Colour.Red }), Ct);
+        release.SetResult();
+        await held;
+        var third = await store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long>(InsertRow, new { Colour = 7L, Flag = 1L, Name = "c" }), Ct);
+
+        Assert.Equal(new Row(await first, "a", 1, 2), await store.Db.ReadAsync(s => s.QueryFirstOrDefaultAsync<Row>(RowById, new { Id = first.Result }), Ct));
+        Assert.Equal(new Row(await second, null, 0, 1), await store.Db.ReadAsync(s => s.QueryFirstOrDefaultAsync<Row>(RowById, new { Id = second.Result }), Ct));
+        Assert.Equal(new Row(third, "c", 1, 7), await store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<Row>(RowById, new { Id = third }), Ct));
+        Assert.Null(await store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<Row>(RowById, new { Id = 99L }), Ct));
+    }
+
+    [Fact]
+    public async Task A_statement_that_fails_leaves_the_writer_able_to_run_it_again()
+    {
+        await using var store = await TempStore.OpenAsync();
+        await CreateProbeAsync(store.Db);
+        var insert = new Statement("INSERT INTO probe (v) VALUES (@V)");
+        await store.Db.WriteAsync(s => s.ExecuteAsync(insert, new { V = 1L }), Ct);
+        await Assert.ThrowsAsync<SqliteException>(() => store.Db.WriteAsync(s => s.ExecuteAsync(insert, new { V = 1L }), Ct));
+        await store.Db.WriteAsync(s => s.ExecuteAsync(insert, new { V = 2L }), Ct);
+        Assert.Equal([1L, 2L], await ProbeValuesAsync(store.Db));
     }
 }
