@@ -65,7 +65,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         public long DueAt => dueAt;
         public Func<Session, EnqueueResult, Task>? AlsoInTransaction => alsoInTransaction;
         public EnqueueResult Result { get; set; } = null!;
-        public TaskCompletionSource<EnqueueResult> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<EnqueueResult> Answer { get; } = new();
     }
 
     readonly Lock pendingGate = new();
@@ -103,6 +103,8 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                 request.Answer.TrySetException(e);
             return;
         }
+        // The answers run here, one after another: each hands its response to the socket and returns,
+        // which costs less than a thread-pool dispatch (and a thread woken) per request.
         foreach (var request in taken!)
             request.Answer.TrySetResult(request.Result);
     }
