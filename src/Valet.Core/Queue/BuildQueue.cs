@@ -56,15 +56,10 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         return request.Answer.Task;
     }
 
-    sealed class PendingEnqueue(long jobId, string? key, string? sealedValues, Cause cause, long dueAt, Func<Session, EnqueueResult, Task>? alsoInTransaction)
+    sealed record PendingEnqueue(long JobId, string? Key, string? SealedValues, Cause Cause, long DueAt, Func<Session, EnqueueResult, Task>? AlsoInTransaction)
     {
-        public long JobId => jobId;
-        public string? Key => key;
-        public string? SealedValues => sealedValues;
-        public Cause Cause => cause;
-        public long DueAt => dueAt;
-        public Func<Session, EnqueueResult, Task>? AlsoInTransaction => alsoInTransaction;
         public EnqueueResult Result { get; set; } = null!;
+        // Continuations run synchronously on purpose: see DrainAsync.
         public TaskCompletionSource<EnqueueResult> Answer { get; } = new();
     }
 

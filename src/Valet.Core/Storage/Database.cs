@@ -110,7 +110,7 @@ public sealed partial class Database : IAsyncDisposable
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
             using var statements = new StatementCache(conn);
             var batch = new List<PendingWrite>();
-            while (WaitForWrites())
+            while (WaitToRead(writes.Reader))
             {
                 batch.Clear();
                 while (batch.Count < 512 && writes.Reader.TryRead(out var w))
@@ -130,8 +130,6 @@ public sealed partial class Database : IAsyncDisposable
             committed.Writer.TryComplete();
         }
     }
-
-    bool WaitForWrites() => WaitToRead(writes.Reader);
 
     static bool WaitToRead<T>(ChannelReader<T> reader)
     {
