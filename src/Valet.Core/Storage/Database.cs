@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Dapper;
 using Microsoft.Data.Sqlite;
@@ -66,10 +67,9 @@ public sealed partial class Database : IAsyncDisposable
         // Only writers set the durability level; readers (pooled, opened per read) skip the round
         // trip. Busy waits come from the connection string's timeout.
         // Writers keep their temporary files (the savepoints' journals) in memory, where on disk each
-        // large batch created, wrote and deleted one; and a larger page cache (64 MiB) for the indexes
-        // that new queue items update at random places.
+        // large batch created, wrote and deleted one.
         if (synchronous is not null)
-            await conn.ExecuteAsync($"PRAGMA synchronous={synchronous}; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;");
+            await conn.ExecuteAsync($"PRAGMA synchronous={synchronous}; PRAGMA temp_store=MEMORY;");
         return conn;
     }
 
@@ -335,19 +335,19 @@ public sealed class StatementCache(DbConnection connection) : IDisposable
 
     public DbCommand Prepare(Statement statement, DbTransaction? transaction, object? args)
     {
-        if (!commands.TryGetValue(statement, out var entry))
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(commands, statement, out var known);
+        if (!known)
         {
-            var command = connection.CreateCommand();
-            command.CommandText = statement.Sql;
-            entry = (command, null);
+            entry.Command = connection.CreateCommand();
+            entry.Command.CommandText = statement.Sql;
         }
-        entry.Command.Transaction = transaction;
+        // Parameters are made for one argument type; another type gets its own.
         if (entry.Args != args?.GetType())
         {
             entry.Command.Parameters.Clear();
             entry.Args = args?.GetType();
         }
-        commands[statement] = entry;
+        entry.Command.Transaction = transaction;
         Bind(entry.Command, args);
         return entry.Command;
     }
