@@ -58,6 +58,7 @@ public sealed partial class Database : IAsyncDisposable
         writer = new Thread(WriterLoop) { IsBackground = true, Name = "Valet database writer" };
         writer.Start();
         new Thread(SyncLoop) { IsBackground = true, Name = "Valet database sync" }.Start();
+        StartCheckpointer();
     }
 
     async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct, string? synchronous = null)
@@ -108,6 +109,8 @@ public sealed partial class Database : IAsyncDisposable
             // NORMAL: a commit appends to the write-ahead log without waiting for the disk; the sync
             // thread flushes the log before any write of the batch is answered (see SyncLoop).
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
+            // Checkpoints run beside the writer (Database.Checkpoints.cs), not inside its commits.
+            conn.Execute("PRAGMA wal_autocheckpoint=0");
             using var statements = new StatementCache(conn);
             var batch = new List<PendingWrite>();
             while (WaitToRead(writes.Reader))
@@ -116,6 +119,7 @@ public sealed partial class Database : IAsyncDisposable
                 while (batch.Count < 512 && writes.Reader.TryRead(out var w))
                     batch.Add(w);
                 CommitBatch(conn, statements, batch);
+                KeepLogBounded(conn);
             }
         }
         catch (Exception e)
@@ -167,6 +171,7 @@ public sealed partial class Database : IAsyncDisposable
                         w.Fail(e);
                     continue;
                 }
+                LogGrew();
                 foreach (var w in ready)
                     w.Succeed();
             }
@@ -248,7 +253,10 @@ public sealed partial class Database : IAsyncDisposable
     {
         writes.Writer.TryComplete();
         if (writer is not null)
+        {
             await writerStopped.Task;
+            await StopCheckpointerAsync();
+        }
         SqliteConnection.ClearAllPools();
     }
 
