@@ -88,8 +88,9 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         List<PendingEnqueue>? taken = null;
         try
         {
-            var dispatcherMayCare = await db.WriteAsync(s => ApplyAsync(s, taken = TakePending()), CancellationToken.None);
-            if (dispatcherMayCare)
+            var earliestDue = await db.WriteAsync(s => ApplyAsync(s, taken = TakePending()), CancellationToken.None);
+            // An item due after the dispatcher wakes by itself is found then, without a wake-up now.
+            if (earliestDue < Interlocked.Read(ref dispatcherWakesAt))
                 Signal();
         }
         catch (Exception e)
@@ -117,11 +118,12 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
 
     /// <summary>
     /// Applies the requests in arrival order: the first of a kind queues (unless an item waits already),
-    /// the rest fold. True when an item was queued or moved to an earlier due time: news for the dispatcher.
+    /// the rest fold. Returns the earliest due time of the items queued or moved earlier (news for the
+    /// dispatcher), or long.MaxValue when there is none.
     /// </summary>
-    async Task<bool> ApplyAsync(Session s, List<PendingEnqueue> requests)
+    async Task<long> ApplyAsync(Session s, List<PendingEnqueue> requests)
     {
-        var dispatcherMayCare = false;
+        var earliestDue = long.MaxValue;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var kind in requests.GroupBy(r => (r.JobId, r.Key)))
         {
@@ -139,14 +141,15 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                 var id = await s.QueryFirstOrDefaultAsync<long>(Insert,
                     new { first.JobId, DueAt = dueAt, Now = now, first.SealedValues, first.Key, Causes = Json.Write(causes) });
                 first.Result = new EnqueueResult(id, Folded: false);
-                dispatcherMayCare = true;
+                earliestDue = Math.Min(earliestDue, dueAt);
                 foreach (var r in kind.Skip(1))
                     r.Result = new EnqueueResult(id, Folded: true);
             }
             else
             {
                 await s.ExecuteAsync(Fold, new { Causes = Json.Write(causes), DueAt = dueAt, target.Id });
-                dispatcherMayCare |= dueAt < target.DueAt;
+                if (dueAt < target.DueAt)
+                    earliestDue = Math.Min(earliestDue, dueAt);
                 foreach (var r in kind)
                     r.Result = new EnqueueResult(target.Id, Folded: true);
             }
@@ -156,7 +159,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                     await also(s, r.Result);
             }
         }
-        return dispatcherMayCare;
+        return earliestDue;
     }
 
     public Task<QueueItem?> FindAsync(long id, CancellationToken ct) =>
@@ -232,5 +235,21 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         }
     }
 
-    public Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken ct) => changed.WaitAsync(timeout, ct);
+    // When the waiting dispatcher wakes by itself (Unix ms); long.MaxValue while it is awake, so that
+    // whatever is queued before it waits again wakes it at once.
+    long dispatcherWakesAt = long.MaxValue;
+
+    /// <summary>The dispatcher's wait: until <paramref name="timeout"/> or a <see cref="Signal"/>.</summary>
+    public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        Interlocked.Exchange(ref dispatcherWakesAt, time.GetUtcNow().ToUnixTimeMilliseconds() + (long)timeout.TotalMilliseconds);
+        try
+        {
+            return await changed.WaitAsync(timeout, ct);
+        }
+        finally
+        {
+            Interlocked.Exchange(ref dispatcherWakesAt, long.MaxValue);
+        }
+    }
 }

@@ -348,4 +348,37 @@ public sealed class BuildQueueTests
         Assert.Empty(await queue.QueuedAsync(Ct));
         Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct)).Folded);
     }
+
+    [Fact]
+    public async Task The_waiting_dispatcher_is_woken_only_by_items_due_before_it_would_wake_by_itself()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+
+        // Waits 10 s (the fake clock stands still): an item due in an hour is found when it wakes.
+        var waiting = queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct);
+        await queue.EnqueueAsync(job, Values("later", "b"), Remote, InSeconds(store, 3600), null, Ct);
+        Assert.NotSame(waiting, await Task.WhenAny(waiting, Task.Delay(300, Ct)));
+
+        // An item due within those 10 s wakes it now, as does one folding in with an earlier due time.
+        await queue.EnqueueAsync(job, Values("soon", "b"), Remote, InSeconds(store, 5), null, Ct);
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+        waiting = queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct);
+        await queue.EnqueueAsync(job, Values("later", "b"), Remote, InSeconds(store, 1), null, Ct);
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct));
+    }
+
+    [Fact]
+    public async Task An_item_queued_while_the_dispatcher_is_awake_makes_its_next_wait_return_at_once()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        Assert.False(await queue.WaitForChangeAsync(TimeSpan.FromMilliseconds(10), Ct));
+
+        // Between two waits the dispatcher may have looked at the queue already: any item wakes it.
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 3600), null, Ct);
+        Assert.True(await queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct));
+    }
 }
