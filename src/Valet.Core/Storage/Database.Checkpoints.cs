@@ -14,35 +14,28 @@ namespace Valet.Core.Storage;
 public sealed partial class Database
 {
     /// <summary>
-    /// The log's size in pages after which the writer checkpoints itself. The log starts over only
+    /// The log's size in bytes after which the writer checkpoints itself. The log starts over only
     /// when a write begins with every page of it copied back; under constant writes the background
     /// checkpoint is always a batch behind, so without this the log would only grow. By then the
-    /// background has copied all but the last pages, so the writer's checkpoint is short.
+    /// background has copied all but the last pages, so the writer's checkpoint is short. The log
+    /// file is cut back to this size when it starts over (SQLite's journal_size_limit), so a longer
+    /// file means a longer log.
     /// </summary>
-    internal int LogPagesBeforeWriterCheckpoint { get; init; } = 16_384;
+    internal long LogSizeBeforeWriterCheckpoint { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>The least time between two background checkpoints: each costs two disk flushes.</summary>
     static readonly TimeSpan CheckpointPause = TimeSpan.FromMilliseconds(100);
 
-    readonly SemaphoreSlim logGrew = new(0, 1);
+    readonly AutoResetEvent logGrew = new(false);
     readonly TaskCompletionSource checkpointerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly ManualResetEventSlim stopping = new();
-    // The log's size in pages as the last background checkpoint found it; 0 once the writer copied it back entirely.
-    long logPages;
     bool writerCheckpointsAlone;
 
     void StartCheckpointer() =>
         new Thread(CheckpointLoop) { IsBackground = true, Name = "Valet database checkpoint" }.Start();
 
     /// <summary>Called after each flush of the log: there may be pages to copy back.</summary>
-    void LogGrew()
-    {
-        lock (logGrew)
-        {
-            if (logGrew.CurrentCount == 0)
-                logGrew.Release();
-        }
-    }
+    void LogGrew() => logGrew.Set();
 
     void CheckpointLoop()
     {
@@ -53,12 +46,12 @@ public sealed partial class Database
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
             while (true)
             {
-                logGrew.Wait();
+                logGrew.WaitOne();
                 if (stopping.IsSet)
                     return;
                 try
                 {
-                    Interlocked.Exchange(ref logPages, Checkpoint(conn).Pages);
+                    Checkpoint(conn);
                 }
                 catch (SqliteException e)
                 {
@@ -88,12 +81,13 @@ public sealed partial class Database
             conn.Execute("PRAGMA wal_autocheckpoint=1000");
             writerCheckpointsAlone = true;
         }
-        if (Interlocked.Read(ref logPages) <= LogPagesBeforeWriterCheckpoint)
+        var log = new FileInfo(Path + "-wal");
+        if (!log.Exists || log.Length <= LogSizeBeforeWriterCheckpoint)
             return;
         try
         {
-            if (Checkpoint(conn).All)
-                Interlocked.Exchange(ref logPages, 0);
+            // Busy while the background checkpoint runs: then it is tried again after the next batch.
+            Checkpoint(conn);
         }
         catch (SqliteException e)
         {
@@ -101,16 +95,8 @@ public sealed partial class Database
         }
     }
 
-    /// <summary>
-    /// Copies back what the log holds when it starts. Returns the log's size then, and whether all of it
-    /// was copied: in the writer's own checkpoint that means the next write starts the log over; in
-    /// the background the writer has appended more meanwhile.
-    /// </summary>
-    static (long Pages, bool All) Checkpoint(SqliteConnection conn)
-    {
-        var (busy, log, copied) = conn.QuerySingle<(long, long, long)>("PRAGMA wal_checkpoint(PASSIVE)");
-        return (log, busy == 0 && log == copied);
-    }
+    /// <summary>Copies back what the log holds when it starts, unless another checkpoint runs.</summary>
+    static void Checkpoint(SqliteConnection conn) => conn.Execute("PRAGMA wal_checkpoint(PASSIVE)");
 
     async Task StopCheckpointerAsync()
     {

@@ -110,7 +110,7 @@ public sealed partial class Database : IAsyncDisposable
             // thread flushes the log before any write of the batch is answered (see SyncLoop).
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
             // Checkpoints run beside the writer (Database.Checkpoints.cs), not inside its commits.
-            conn.Execute("PRAGMA wal_autocheckpoint=0");
+            conn.Execute($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={LogSizeBeforeWriterCheckpoint};");
             using var statements = new StatementCache(conn);
             var batch = new List<PendingWrite>();
             while (WaitToRead(writes.Reader))
