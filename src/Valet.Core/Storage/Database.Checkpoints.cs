@@ -81,7 +81,7 @@ public sealed partial class Database
             conn.Execute("PRAGMA wal_autocheckpoint=1000");
             writerCheckpointsAlone = true;
         }
-        var log = new FileInfo(Path + "-wal");
+        var log = new FileInfo(LogPath);
         if (!log.Exists || log.Length <= LogSizeBeforeWriterCheckpoint)
             return;
         try

@@ -30,6 +30,7 @@ public sealed partial class Database : IAsyncDisposable
     {
         this.logger = logger;
         Path = path;
+        LogPath = path + "-wal";
         connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -41,6 +42,9 @@ public sealed partial class Database : IAsyncDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>SQLite's write-ahead log, beside the database file.</summary>
+    string LogPath { get; }
 
     /// <summary>SQLite has one writer, so a sub-select there is atomic without a lock clause.</summary>
     public string SkipLocked => "";
@@ -161,7 +165,7 @@ public sealed partial class Database : IAsyncDisposable
                 try
                 {
                     // The log exists as long as the writer's connection is open; opened once and kept.
-                    log ??= new FileStream(Path + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+                    log ??= new FileStream(LogPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
                     FlushData(log);
                 }
                 catch (Exception e)
