@@ -46,6 +46,9 @@ public sealed partial class Database : IAsyncDisposable
     /// <summary>SQLite's write-ahead log, beside the database file.</summary>
     string LogPath { get; }
 
+    /// <summary>How much of the database file the writer maps into memory for reading.</summary>
+    public const long WriterMemoryMap = 256L * 1024 * 1024;
+
     /// <summary>SQLite has one writer, so a sub-select there is atomic without a lock clause.</summary>
     public string SkipLocked => "";
 
@@ -115,6 +118,9 @@ public sealed partial class Database : IAsyncDisposable
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
             // Checkpoints run beside the writer (Database.Checkpoints.cs), not inside its commits.
             conn.Execute($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={LogSizeBeforeWriterCheckpoint};");
+            // The writer's lookups (the fold index above all) read pages through a memory map, not
+            // one pread each: ~8 % of its time under a stream of new queue items.
+            conn.Execute($"PRAGMA mmap_size={WriterMemoryMap};");
             using var statements = new StatementCache(conn);
             var batch = new List<PendingWrite>();
             while (WaitToRead(writes.Reader))

@@ -34,6 +34,15 @@ public sealed class DatabaseTests
         .Order().ToList();
 
     [Fact]
+    public async Task The_writer_reads_the_database_file_through_a_memory_map()
+    {
+        // SQLite caps the map at its compile-time limit: a build without memory maps answers 0 here.
+        await using var store = await TempStore.OpenAsync();
+        var size = await store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long>("PRAGMA mmap_size"), Ct);
+        Assert.Equal(Database.WriterMemoryMap, size);
+    }
+
+    [Fact]
     public async Task Reopening_applies_no_migration_twice_and_keeps_the_data()
     {
         await using var store = await TempStore.OpenAsync();
