@@ -4,7 +4,10 @@ using Xunit;
 
 namespace Valet.Server.Tests.Triggers;
 
-/// <summary>TR-1…4, TR-8, TR-9, TR-12…23: answers, job resolution and token checks.</summary>
+/// <summary>
+/// TR-1…4, TR-6 (TR-1…4 again, with a freestyle job until pipelines run), TR-8, TR-9, TR-12…23: answers,
+/// job resolution and token checks.
+/// </summary>
 public sealed class TokenResolutionTests
 {
     static async Task<int> BuildCountAsync(ValetProcess valet, string jobPath) =>
