@@ -10,6 +10,12 @@ namespace Valet.Core.Storage;
 /// few thousand page copies every few thousand queued items. Here a thread of their own runs them
 /// beside the writer (SQLite's PASSIVE checkpoint needs no writer lock), and the writer steps in only
 /// to keep the log bounded under sustained load.
+/// <para>
+/// A checkpoint waits until the log holds enough new pages. The first write after a checkpoint that
+/// copied everything starts the log over, and SQLite syncs the log's new header inside that commit:
+/// one more disk flush, in the writer, on that write's answer. Checkpointing after every few writes
+/// put that flush on nearly every write of a lightly loaded server.
+/// </para>
 /// </summary>
 public sealed partial class Database
 {
@@ -23,6 +29,12 @@ public sealed partial class Database
     /// </summary>
     internal long LogSizeBeforeWriterCheckpoint { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// How many pages the writer appends to the log before the background checkpoint copies them
+    /// back: SQLite's own default (its wal_autocheckpoint), about 4 MiB.
+    /// </summary>
+    internal long LogPagesBeforeCheckpoint { get; init; } = 1000;
+
     /// <summary>The least time between two background checkpoints: each costs two disk flushes.</summary>
     static readonly TimeSpan CheckpointPause = TimeSpan.FromMilliseconds(100);
 
@@ -30,12 +42,28 @@ public sealed partial class Database
     readonly TaskCompletionSource checkpointerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly ManualResetEventSlim stopping = new();
     bool writerCheckpointsAlone;
+    // Pages the writer has appended to the log since it opened (written by the writer only), and
+    // their number when the last background checkpoint started.
+    long logPagesWritten;
+    long logPagesAtCheckpoint;
 
     void StartCheckpointer() =>
         new Thread(CheckpointLoop) { IsBackground = true, Name = "Valet database checkpoint" }.Start();
 
-    /// <summary>Called after each flush of the log: there may be pages to copy back.</summary>
-    void LogGrew() => logGrew.Set();
+    /// <summary>In the writer, after each commit: counts the pages the commit appended to the log.</summary>
+    void CountLogPages(SqliteConnection conn)
+    {
+        // Read and reset, so the count (an int in SQLite) never overflows.
+        SQLitePCL.raw.sqlite3_db_status(conn.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_WRITE, out var pages, out _, 1);
+        Volatile.Write(ref logPagesWritten, logPagesWritten + pages);
+    }
+
+    /// <summary>Called after each flush of the log: wakes the checkpoint once enough pages wait to be copied back.</summary>
+    void LogGrew()
+    {
+        if (Volatile.Read(ref logPagesWritten) - Volatile.Read(ref logPagesAtCheckpoint) >= LogPagesBeforeCheckpoint)
+            logGrew.Set();
+    }
 
     void CheckpointLoop()
     {
@@ -49,6 +77,7 @@ public sealed partial class Database
                 logGrew.WaitOne();
                 if (stopping.IsSet)
                     return;
+                Volatile.Write(ref logPagesAtCheckpoint, Volatile.Read(ref logPagesWritten));
                 try
                 {
                     Checkpoint(conn);
@@ -101,7 +130,7 @@ public sealed partial class Database
     async Task StopCheckpointerAsync()
     {
         stopping.Set();
-        LogGrew();
+        logGrew.Set();
         await checkpointerStopped.Task;
     }
 

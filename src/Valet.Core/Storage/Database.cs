@@ -128,6 +128,7 @@ public sealed partial class Database : IAsyncDisposable
                 while (batch.Count < 512 && writes.Reader.TryRead(out var w))
                     batch.Add(w);
                 CommitBatch(conn, statements, batch);
+                CountLogPages(conn);
                 KeepLogBounded(conn);
             }
         }

@@ -27,12 +27,14 @@ public sealed class DatabaseCheckpointTests : IAsyncDisposable
         db.WriteAsync(s => s.ExecuteAsync("INSERT INTO blob (data) VALUES (@data)", new { data = Random.Shared.GetItems<byte>(new byte[256], 16 * 1024) }), Ct);
 
     [Fact]
-    public async Task Committed_pages_reach_the_database_file_while_it_is_open()
+    public async Task Committed_pages_reach_the_database_file_once_the_log_holds_enough_of_them()
     {
         var db = await OpenAsync();
         var before = new FileInfo(DatabaseFile).Length;
-        // About 400 pages: below the 1 000 at which SQLite's own checkpoint in a commit would run.
-        for (var i = 0; i < 100; i++)
+        // About 1 500 pages, past the 1 000 that start a background checkpoint. SQLite's own
+        // checkpoint in a commit is off, and the writer's starts only at 64 MiB. The pages written
+        // after the checkpoint started stay in the log: at least the first 100 rows are copied back.
+        for (var i = 0; i < 300; i++)
             await InsertBlob(db);
 
         var deadline = TimeProvider.System.GetUtcNow() + TimeSpan.FromSeconds(10);
@@ -40,7 +42,35 @@ public sealed class DatabaseCheckpointTests : IAsyncDisposable
             await Task.Delay(20, Ct);
         Assert.True(new FileInfo(DatabaseFile).Length >= before + 100 * 16 * 1024,
             $"the database file holds {new FileInfo(DatabaseFile).Length} bytes: the log was not copied back");
-        Assert.Equal(100L, await db.ReadAsync(s => s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM blob"), Ct));
+        Assert.Equal(300L, await db.ReadAsync(s => s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM blob"), Ct));
+    }
+
+    [Fact]
+    public async Task A_few_writes_stay_in_the_log_so_the_next_write_does_not_start_it_over()
+    {
+        var db = await OpenAsync();
+        for (var i = 0; i < 20; i++)
+            await InsertBlob(db);
+        var fileBefore = new FileInfo(DatabaseFile).Length;
+        var headerBefore = LogHeader();
+
+        // Several times the least pause between background checkpoints: one would have run by now.
+        await Task.Delay(500, Ct);
+        await InsertBlob(db);
+
+        Assert.Equal(fileBefore, new FileInfo(DatabaseFile).Length);
+        // Starting the log over writes a new header (new checkpoint sequence and salts), which SQLite
+        // syncs inside that write's commit.
+        Assert.Equal(headerBefore, LogHeader());
+        Assert.Equal(21L, await db.ReadAsync(s => s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM blob"), Ct));
+    }
+
+    byte[] LogHeader()
+    {
+        using var log = new FileStream(DatabaseFile + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var header = new byte[32];
+        log.ReadExactly(header);
+        return header;
     }
 
     [Fact]
