@@ -1,3 +1,5 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 
@@ -32,6 +34,41 @@ public sealed class RequestInputs
         var read = await ReadAsync(context.Request, ct);
         context.Items[CacheKey] = read;
         return read;
+    }
+
+    /// <summary>
+    /// For endpoints that own the whole body: <see cref="ReadAsync(HttpContext, CancellationToken)"/>,
+    /// then reads and drops what the inputs leave (a JSON body, the rest of a form that failed to parse),
+    /// so a body over the server's limit is refused whatever its type, and before it is called unparseable.
+    /// </summary>
+    public static async Task<(RequestInputs Inputs, Problem Problem)> ReadWholeBodyAsync(HttpContext context, CancellationToken ct)
+    {
+        var (inputs, problem) = await ReadAsync(context, ct);
+        if (problem != Problem.TooLarge && !await RestFitsAsync(context, ct))
+            problem = Problem.TooLarge;
+        return (inputs, problem);
+    }
+
+    static async Task<bool> RestFitsAsync(HttpContext context, CancellationToken ct)
+    {
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != true)
+            return true;
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            while (await context.Request.Body.ReadAsync(buffer, ct) > 0)
+            {
+            }
+            return true;
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return false;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     static async Task<(RequestInputs Inputs, Problem Problem)> ReadAsync(HttpRequest request, CancellationToken ct)

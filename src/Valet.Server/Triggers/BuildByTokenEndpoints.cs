@@ -55,13 +55,14 @@ public static partial class BuildByTokenEndpoints
 
         async Task<TriggerOutcome> DecideAsync()
         {
-            if (kind is null)
-                return new(404, "no-such-endpoint", "No such endpoint under /buildByToken/");
+            // A blocked address gets 429 for every /buildByToken/ request, unknown endpoints too (§8.3).
             if (guard.RetryAfter(address) is { } wait)
             {
                 context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                 return new(429, "rate-limited", "Too many failed attempts from this address; try again later");
             }
+            if (kind is null)
+                return new(404, "no-such-endpoint", "No such endpoint under /buildByToken/");
             if (context.Items.ContainsKey(AuthenticationMiddleware.BadCredentialsKey))
             {
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"Valet\"";
@@ -69,7 +70,7 @@ public static partial class BuildByTokenEndpoints
             }
             if (request.ContentLength > MaxBody)
                 return new(413, "body-too-large", "The request body is larger than 1 MiB");
-            var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+            var (inputs, problem) = await RequestInputs.ReadWholeBodyAsync(context, ct);
             switch (problem)
             {
                 case RequestInputs.Problem.TooLarge:

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Valet.Server.Tests.Support;
 using Xunit;
@@ -57,6 +58,45 @@ public sealed class TokenAccessTests
         firstWins.AssertStatus(HttpStatusCode.SeeOther);
         using var reversed = await valet.GetAsync("buildByToken/build?job=p&token=wrong&token=secret");
         reversed.AssertStatus(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task Bodies_over_1_MiB_are_413_whatever_their_type_and_unreadable_forms_400()
+    {
+        // Step 1b. A body sent in chunks announces no length: it is refused once more than 1 MiB has
+        // been read, also when Valet does not use it (JSON) or it stops parsing before that.
+        await using var valet = await ValetProcess.StartAsync(TokenSetup.Config);
+        const string url = "buildByToken/build?job=p&token=secret&delay=600sec";
+        var overLimit = 1024 * 1024 + 1;
+        async Task<HttpResponseMessage> Post(string type, string body, bool chunked) =>
+            await valet.SendAsync(HttpMethod.Post, url, m =>
+            {
+                m.Content = new StringContent(body);
+                m.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(type);
+                m.Headers.TransferEncodingChunked = chunked;
+            });
+
+        var form = string.Join('&', Enumerable.Range(0, overLimit / 8).Select(i => $"k{i:D5}=v"));
+        foreach (var chunked in new[] { false, true })
+        {
+            using var largeForm = await Post("application/x-www-form-urlencoded", form, chunked);
+            largeForm.AssertStatus(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+            using var largeJson = await Post("application/json", $$"""{"x":"{{new string('y', overLimit)}}"}""", chunked);
+            largeJson.AssertStatus(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+            // One name longer than a form reader accepts: unparseable, but too large first.
+            using var largeAndUnparseable = await Post("application/x-www-form-urlencoded", new string('a', overLimit), chunked);
+            largeAndUnparseable.AssertStatus(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+        }
+        using var noBoundary = await Post("multipart/form-data", "field", chunked: false);
+        noBoundary.AssertStatus(HttpStatusCode.BadRequest, "bad-body");
+        using var brokenMultipart = await Post("multipart/form-data; boundary=zz", "no parts here", chunked: true);
+        brokenMultipart.AssertStatus(HttpStatusCode.BadRequest, "bad-body");
+        Assert.Empty(await valet.QueueItemsAsync());
+
+        // A small body of another type is not read for inputs, and the trigger goes on.
+        using var smallJson = await Post("application/json", """{"job":"q","token":"other"}""", chunked: true);
+        smallJson.AssertStatus(HttpStatusCode.Created);
+        Assert.Single(await valet.QueueItemsAsync());
     }
 
     [Fact]
@@ -148,6 +188,9 @@ public sealed class TokenAccessTests
             await valet.GetAsync("buildByToken/build?job=p&token=wrong");
         using var blocked = await valet.GetAsync("buildByToken/build?job=p&token=secret");
         blocked.AssertStatus(HttpStatusCode.TooManyRequests);
+        // Every /buildByToken/ request from a blocked address, an unknown endpoint too (§8.3).
+        using var unknownEndpoint = await valet.GetAsync("buildByToken/other?job=p&token=secret");
+        unknownEndpoint.AssertStatus(HttpStatusCode.TooManyRequests, "rate-limited");
         await ValetProcess.WaitUntilAsync(async () =>
         {
             using var r = await valet.GetAsync("buildByToken/build?job=p&token=secret");
