@@ -53,11 +53,11 @@ public sealed class TokenAccessTests
         paramWins.AssertStatus(HttpStatusCode.Forbidden, "bad-token");
         using var badHeader = await valet.GetAsync("buildByToken/build?job=p", m => m.Headers.Add("X-Build-Token", "nope"));
         badHeader.AssertStatus(HttpStatusCode.Forbidden, "bad-token");
-        // TR-45
-        using var firstWins = await valet.GetAsync("buildByToken/build?job=p&token=secret&token=wrong");
-        firstWins.AssertStatus(HttpStatusCode.SeeOther);
-        using var reversed = await valet.GetAsync("buildByToken/build?job=p&token=wrong&token=secret");
-        reversed.AssertStatus(HttpStatusCode.Forbidden);
+        // TR-45, on a job with nothing queued yet
+        using var firstWins = await valet.GetAsync("buildByToken/build?job=dir/p&token=secret&token=wrong");
+        firstWins.AssertStatus(HttpStatusCode.Created);
+        using var reversed = await valet.GetAsync("buildByToken/build?job=dir/p&token=wrong&token=secret");
+        reversed.AssertStatus(HttpStatusCode.Forbidden, "bad-token");
     }
 
     [Fact]
@@ -139,6 +139,7 @@ public sealed class TokenAccessTests
         using var afterBuild = await valet.GetAsync("buildByToken/build?job=now&token=secret", Key);
         afterBuild.AssertStatus(HttpStatusCode.Created);
         Assert.Equal(first.Headers.Location, afterBuild.Headers.Location);
+        Assert.Equal("true", afterBuild.Headers.GetValues("Idempotent-Replayed").Single());
         using var wrongToken = await valet.GetAsync("buildByToken/build?job=now&token=nope", Key);
         wrongToken.AssertStatus(HttpStatusCode.Forbidden);
         using var otherJob = await valet.GetAsync("buildByToken/build?job=p&token=secret", Key);
@@ -216,6 +217,17 @@ public sealed class TokenAccessTests
         Assert.False(done["build"]!["building"]!.GetValue<bool>());
         Assert.Equal("SUCCESS", done["build"]!["result"]!.GetValue<string>());
         Assert.EndsWith("/job/p/1/", done["build"]!["url"]!.GetValue<string>());
+
+        // Started and still running.
+        using var held = await valet.GetAsync("buildByToken/build?job=serial&token=secret");
+        await ValetProcess.WaitUntilAsync(async () => (await valet.Admin().GetAsync("job/serial/1/api/json")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "build 1 of serial");
+        var running = JsonNode.Parse(await (await valet.GetAsync($"buildByToken/status?job=serial&token=secret&id={held.QueueId()}")).BodyAsync())!;
+        Assert.Equal("left", running["state"]!.GetValue<string>());
+        Assert.Equal(1, running["build"]!["number"]!.GetValue<int>());
+        Assert.True(running["build"]!["building"]!.GetValue<bool>());
+        Assert.Null(running["build"]!["result"]);
+        await valet.Admin().PostAsync("job/serial/1/stop", null);
+        await valet.WaitForBuildAsync("job/serial/", 1);
     }
 
     [Fact]
@@ -301,6 +313,11 @@ public sealed class TokenAccessTests
         var rejected = entries[0]!;
         Assert.Equal(403, rejected["status"]!.GetValue<int>());
         Assert.Equal("bad-token", rejected["reason"]!.GetValue<string>());
+        Assert.Equal("build", rejected["endpoint"]!.GetValue<string>());
+        Assert.Equal("p", rejected["job"]!.GetValue<string>());
+        Assert.Equal("p", rejected["fullName"]!.GetValue<string>());
+        Assert.Equal("127.0.0.1", rejected["address"]!.GetValue<string>());
+        Assert.Null(rejected["queueId"]);
         Assert.Null(rejected["tokenName"]);
         var ok = entries[1]!;
         Assert.Equal(201, ok["status"]!.GetValue<int>());
@@ -369,12 +386,17 @@ public sealed class TokenAccessTests
         using var unknown = await admin.PostAsync("job/p/tokens/nope/revoke", null);
         unknown.AssertStatus(HttpStatusCode.NotFound);
 
+        // The expiring token queued an item while it still worked: cancelled, so that this is a 201.
+        foreach (var item in await valet.QueueItemsAsync())
+            await admin.PostAsync($"queue/cancelItem?id={item!["id"]}", null);
+        var sent = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
         using var ok = await valet.GetAsync("buildByToken/build?job=p&token=secret&delay=600sec");
+        ok.AssertStatus(HttpStatusCode.Created);
         await ValetProcess.WaitUntilAsync(async () =>
         {
             var tokens = (await valet.GetJsonAsync("job/p/tokens/api/json"))["tokens"]!.AsArray();
             var used = tokens.Single(t => t!["name"]!.GetValue<string>() == "default")!;
-            return used["lastUsedAt"] is not null && used["lastUsedAddress"]!.GetValue<string>() == "127.0.0.1";
+            return used["lastUsedAt"]?.GetValue<long>() >= sent && used["lastUsedAddress"]!.GetValue<string>() == "127.0.0.1";
         }, TimeSpan.FromSeconds(5), "last use to be recorded");
 
         // The sole active token revoked: the job answers like one without a token. (A job made

@@ -34,6 +34,30 @@ public sealed class TokenParameterTests
     }
 
     [Fact]
+    public async Task The_build_gets_exactly_the_values_sent()
+    {
+        // TR-7: a job with string parameters foo and baz only.
+        await using var valet = await ValetProcess.StartAsync(TokenSetup.Config + """
+
+              - name: strings
+                quietPeriod: 0
+                authToken: secret
+                parameters:
+                  - { type: string, name: foo }
+                  - { type: string, name: baz }
+                steps:
+                  - sh: echo "foo=$foo baz=$baz"
+            """);
+        using var response = await valet.GetAsync("buildByToken/buildWithParameters?job=strings&token=secret&foo=bar&baz=quux");
+        response.AssertStatus(HttpStatusCode.Created);
+        var build = await valet.WaitForBuildAsync("job/strings/", 1);
+        var parameters = build["actions"]!.AsArray().Single(a => a?["_class"]?.GetValue<string>() == "hudson.model.ParametersAction")!["parameters"]!.AsArray();
+        Assert.Equal(["foo=bar", "baz=quux"], parameters.Select(p => $"{p!["name"]}={p["value"]}"));
+        using var console = await valet.Admin().GetAsync("job/strings/1/consoleText");
+        Assert.Contains("foo=bar baz=quux", await console.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Undefined_and_differently_cased_names_are_ignored()
     {
         await using var valet = await ValetProcess.StartAsync(TokenSetup.Config);
@@ -55,6 +79,7 @@ public sealed class TokenParameterTests
         using var queryAndBody = await valet.Anonymous().PostAsync("buildByToken/buildWithParameters?job=withparams&token=secret&foo=a",
             new FormUrlEncodedContent(new Dictionary<string, string> { ["foo"] = "b" }));
         queryAndBody.AssertStatus(HttpStatusCode.BadRequest, "bad-parameter");
+        Assert.Contains("foo", await queryAndBody.BodyAsync());
         // TR-27
         foreach (var size in new[] { "XL", "m" })
         {

@@ -54,6 +54,8 @@ public sealed class TokenResolutionTests
         response.AssertStatus(HttpStatusCode.Created);
         Assert.NotNull(response.Headers.Location);
         await valet.WaitForBuildAsync("job/p/", 1);
+        Assert.Empty(await valet.QueueItemsAsync());
+        Assert.Equal(1, await BuildCountAsync(valet, "job/p/"));
     }
 
     [Fact]
@@ -110,9 +112,14 @@ public sealed class TokenResolutionTests
         // TR-18
         using var messy = await valet.GetAsync("buildByToken/build?job=/DIR//P/&token=secret");
         messy.AssertStatus(HttpStatusCode.Created);
+        using var foldsIntoMessy = await valet.GetAsync("buildByToken/build?job=dir%2Fp&token=secret");
+        foldsIntoMessy.AssertStatus(HttpStatusCode.SeeOther);
+        Assert.EndsWith($"/queue/item/{messy.QueueId()}/", foldsIntoMessy.Headers.Location!.ToString());
+        // With nothing to fold into, the encoded name queues dir/p on its own.
+        using var cancel = await valet.Admin().PostAsync($"queue/cancelItem?id={messy.QueueId()}", null);
         using var encoded = await valet.GetAsync("buildByToken/build?job=dir%2Fp&token=secret");
-        encoded.AssertStatus(HttpStatusCode.SeeOther);
-        Assert.EndsWith($"/queue/item/{messy.QueueId()}/", encoded.Headers.Location!.ToString());
+        encoded.AssertStatus(HttpStatusCode.Created);
+        Assert.EndsWith("/job/dir/job/p/", (await valet.QueueItemAsync(encoded.QueueId()))["task"]!["url"]!.GetValue<string>());
         using var leaf = await valet.GetAsync("buildByToken/build?job=c&token=secret");
         leaf.AssertStatus(HttpStatusCode.NotFound);
         // TR-19
@@ -148,7 +155,7 @@ public sealed class TokenResolutionTests
         // TR-23
         using var plain = await valet.GetAsync("buildByToken/buildWithParameters?job=p&token=secret");
         plain.AssertStatus(HttpStatusCode.BadRequest, "wrong-endpoint");
-        Assert.Contains("/buildByToken/build", await plain.BodyAsync());
+        Assert.Equal("wrong-endpoint: p has no parameters: use /buildByToken/build\n", await plain.BodyAsync());
         Assert.Empty(await valet.QueueItemsAsync());
     }
 
