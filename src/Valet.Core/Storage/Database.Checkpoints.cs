@@ -35,6 +35,9 @@ public sealed partial class Database
     /// </summary>
     internal long LogPagesBeforeCheckpoint { get; init; } = 1000;
 
+    /// <summary>SQLite's default page size, which Valet's databases keep.</summary>
+    const long PageSize = 4096;
+
     /// <summary>The least time between two background checkpoints: each costs two disk flushes.</summary>
     static readonly TimeSpan CheckpointPause = TimeSpan.FromMilliseconds(100);
 
@@ -46,6 +49,8 @@ public sealed partial class Database
     // their number when the last background checkpoint started.
     long logPagesWritten;
     long logPagesAtCheckpoint;
+    // The page count when the writer last found the log within its bound.
+    long logPagesAtSizeCheck;
 
     void StartCheckpointer() =>
         new Thread(CheckpointLoop) { IsBackground = true, Name = "Valet database checkpoint" }.Start();
@@ -110,9 +115,16 @@ public sealed partial class Database
             conn.Execute("PRAGMA wal_autocheckpoint=1000");
             writerCheckpointsAlone = true;
         }
+        // The file grows only as pages are appended: its length is looked at (a stat call) once per
+        // 1/64 of the bound appended, not after every batch.
+        if ((logPagesWritten - logPagesAtSizeCheck) * PageSize < LogSizeBeforeWriterCheckpoint / 64)
+            return;
         var log = new FileInfo(LogPath);
         if (!log.Exists || log.Length <= LogSizeBeforeWriterCheckpoint)
+        {
+            logPagesAtSizeCheck = logPagesWritten;
             return;
+        }
         try
         {
             // Busy while the background checkpoint runs: then it is tried again after the next batch.
