@@ -33,7 +33,7 @@ public sealed partial class Database
     /// How many pages the writer appends to the log before the background checkpoint copies them
     /// back: SQLite's own default (its wal_autocheckpoint), about 4 MiB.
     /// </summary>
-    internal long LogPagesBeforeCheckpoint { get; init; } = 1000;
+    const long LogPagesBeforeCheckpoint = 1000;
 
     /// <summary>SQLite's default page size, which Valet's databases keep.</summary>
     const long PageSize = 4096;
