@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
@@ -53,21 +52,14 @@ public sealed class RequestInputs
     {
         if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != true)
             return true;
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
-            while (await context.Request.Body.ReadAsync(buffer, ct) > 0)
-            {
-            }
+            await context.Request.Body.DrainAsync(ct);
             return true;
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return false;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
