@@ -53,7 +53,7 @@ public sealed partial class Database
     long logPagesAtSizeCheck;
 
     void StartCheckpointer() =>
-        new Thread(CheckpointLoop) { IsBackground = true, Name = "Valet database checkpoint" }.Start();
+        new Thread(CheckpointLoop) { IsBackground = true, Name = "Valet db ckpt" }.Start();
 
     /// <summary>In the writer, after each commit: counts the pages the commit appended to the log.</summary>
     void CountLogPages(SqliteConnection conn)

@@ -62,10 +62,11 @@ public sealed partial class Database : IAsyncDisposable
             await Migrator.ApplyAsync(conn, "sqlite", logger, ct);
         }
         // A thread of its own: the writer is the one serial step of every write, so it must not wait
-        // for a thread-pool turn behind the requests it serves.
-        writer = new Thread(WriterLoop) { IsBackground = true, Name = "Valet database writer" };
+        // for a thread-pool turn behind the requests it serves. Thread names fit Linux's 15
+        // characters, so top -H and perf tell the three database threads apart.
+        writer = new Thread(WriterLoop) { IsBackground = true, Name = "Valet db writer" };
         writer.Start();
-        new Thread(SyncLoop) { IsBackground = true, Name = "Valet database sync" }.Start();
+        new Thread(SyncLoop) { IsBackground = true, Name = "Valet db sync" }.Start();
         StartCheckpointer();
     }
 
