@@ -19,9 +19,14 @@ namespace Valet.Core.Storage;
 public sealed partial class Database : IAsyncDisposable
 {
     readonly string connectionString;
-    readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true });
+    // Both channels are read by a thread of their own, blocked until something arrives. Synchronous
+    // continuations let the thread that writes wake it directly; otherwise each wake-up would first
+    // wait in the thread pool's queue behind the requests being served (~0.3-0.6 ms of a quiet
+    // write's answer). Nothing but that wake-up runs on the writing thread.
+    readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true, AllowSynchronousContinuations = true });
     readonly ILogger<Database> logger;
-    readonly Channel<List<PendingWrite>> committed = Channel.CreateUnbounded<List<PendingWrite>>(new() { SingleReader = true, SingleWriter = true });
+    readonly Channel<List<PendingWrite>> committed = Channel.CreateUnbounded<List<PendingWrite>>(
+        new() { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
     readonly TaskCompletionSource writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     Thread? writer;
 
