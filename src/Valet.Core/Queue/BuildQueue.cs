@@ -105,10 +105,6 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             request.Answer.TrySetResult(request.Result);
     }
 
-    sealed record FoldTarget(long Id, string Causes, long DueAt);
-
-    static readonly Statement FindEquivalent = new(
-        "SELECT id, causes, due_at FROM queue_item WHERE job_id = @JobId AND state = 'queued' AND params_key IS @Key ORDER BY id LIMIT 1");
     static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = MIN(due_at, @DueAt) WHERE id = @Id");
     static readonly Statement Insert = new(
         """
@@ -125,10 +121,11 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     {
         var earliestDue = long.MaxValue;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var waiting = FoldMap.Of(db);
         foreach (var kind in requests.GroupBy(r => (r.JobId, r.Key)))
         {
             var first = kind.First();
-            var target = await s.QueryFirstOrDefaultAsync<FoldTarget>(FindEquivalent, new { first.JobId, first.Key });
+            var target = await waiting.FindAsync(s, first.JobId, first.Key);
             var causes = target is null ? [] : Json.Read<List<Cause>>(target.Causes);
             var dueAt = long.MaxValue;
             foreach (var r in kind)
@@ -140,6 +137,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             {
                 var id = await s.QueryFirstOrDefaultAsync<long>(Insert,
                     new { first.JobId, DueAt = dueAt, Now = now, first.SealedValues, first.Key, Causes = Json.Write(causes) });
+                waiting.Added(first.JobId, first.Key, id);
                 first.Result = new EnqueueResult(id, Folded: false);
                 earliestDue = Math.Min(earliestDue, dueAt);
                 foreach (var r in kind.Skip(1))

@@ -134,6 +134,62 @@ public sealed class BuildQueueTests
     }
 
     [Fact]
+    public async Task A_request_after_a_restart_folds_into_the_item_queued_before_it()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var before = await Queue(store).EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), null, Ct);
+
+        await store.ReopenAsync();
+        var queue = Queue(store);
+        var other = await queue.EnqueueAsync(job, Values("other", "b", "secret"), Remote, InSeconds(store, 5), null, Ct);
+        var after = await queue.EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), null, Ct);
+
+        Assert.False(other.Folded);
+        Assert.Equal(new EnqueueResult(before.Id, Folded: true), after);
+    }
+
+    [Fact]
+    public async Task An_insert_rolled_back_is_never_folded_into_though_its_id_goes_to_another_item()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queue.EnqueueAsync(job, Values("a", "b"), Remote, InSeconds(store, 5),
+            (_, _) => throw new InvalidOperationException("idempotency record failed"), Ct));
+        // The rolled-back insert gave its id back; the next item takes it.
+        var other = await queue.EnqueueAsync(job, Values("other", "b"), Remote, InSeconds(store, 5), null, Ct);
+        var again = await queue.EnqueueAsync(job, Values("a", "b"), Remote, InSeconds(store, 5), null, Ct);
+
+        Assert.False(other.Folded);
+        Assert.False(again.Folded);
+        Assert.NotEqual(other.Id, again.Id);
+        Assert.Equal(Values("other", "b").Select(v => v.Value), (await queue.FindAsync(other.Id, Ct))!.Parameters!.Select(v => v.Value));
+    }
+
+    [Fact]
+    public async Task Equivalent_items_already_waiting_together_are_folded_into_one_after_the_other()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var first = await Queue(store).EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        // A second waiting item of the same kind, as data from before folding could hold.
+        var second = await store.Db.WriteAsync(s => s.QuerySingleAsync<long>(
+            """
+            INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
+            SELECT job_id, state, due_at, in_queue_since, params, params_key, causes FROM queue_item WHERE id = @id RETURNING id
+            """, new { id = first.Id }), Ct);
+        await store.ReopenAsync();
+        var queue = Queue(store);
+
+        Assert.Equal(new EnqueueResult(first.Id, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct));
+        await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, first.Id, 1, "built-in", 0), Ct);
+        Assert.Equal(new EnqueueResult(second, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct));
+        await queue.CancelAsync(second, Ct);
+        Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct)).Folded);
+    }
+
+    [Fact]
     public async Task A_fold_with_an_earlier_due_time_moves_the_item_earlier()
     {
         await using var store = await TempStore.OpenAsync();

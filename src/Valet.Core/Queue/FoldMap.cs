@@ -1,0 +1,64 @@
+using System.Runtime.CompilerServices;
+using Valet.Core.Storage;
+
+namespace Valet.Core.Queue;
+
+/// <summary>
+/// Which waiting item each kind of request (job and fold key) folds into. Only <see cref="BuildQueue"/>
+/// inserts queue items, always in the database's one writer, and the map lives there too: loaded from
+/// the queued items at the first look-up, told of every insert, so it knows every waiting item without
+/// an index on the fold key. (That index cost each new item a write to a random index page: under a
+/// stream of new items, most of what the writer appended to the log.) A hit is checked against the
+/// row, which may have left the queue or had its insert rolled back; the map is never trusted alone.
+/// One map per database, shared by every <see cref="BuildQueue"/> on it, and used by the writer only.
+/// A store with several writing processes would need the index back instead.
+/// </summary>
+sealed class FoldMap
+{
+    static readonly ConditionalWeakTable<Database, FoldMap> Maps = [];
+
+    public static FoldMap Of(Database db) => Maps.GetValue(db, _ => new FoldMap());
+
+    public sealed record Target(long Id, string Causes, long DueAt);
+
+    static readonly Statement ById = new(
+        "SELECT id, causes, due_at FROM queue_item WHERE id = @Id AND job_id = @JobId AND state = 'queued' AND params_key IS @Key");
+    // Also right when the map knows nothing: the first queued item of the kind, by the job's index.
+    static readonly Statement FirstQueued = new(
+        "SELECT id, causes, due_at FROM queue_item WHERE job_id = @JobId AND state = 'queued' AND params_key IS @Key ORDER BY id LIMIT 1");
+
+    readonly Dictionary<(long JobId, string? Key), long> items = [];
+    // Entries after the last load; -1 before the first. Entries of items that left stay until their
+    // kind comes again, so the map is loaded afresh once it has grown well past what it was loaded with.
+    int loaded = -1;
+
+    /// <summary>The waiting item a request of this kind folds into, or null when none waits.</summary>
+    public async Task<Target?> FindAsync(Session s, long jobId, string? key)
+    {
+        if (loaded < 0 || items.Count > 2 * loaded + 10_000)
+            await LoadAsync(s);
+        if (!items.TryGetValue((jobId, key), out var id))
+            return null;
+        if (await s.QueryFirstOrDefaultAsync<Target>(ById, new { Id = id, JobId = jobId, Key = key }) is { } known)
+            return known;
+        // That item left the queue; another of the kind may still wait (queued before the map kept
+        // one item per kind), which the job's index finds among its waiting items.
+        items.Remove((jobId, key));
+        var other = await s.QueryFirstOrDefaultAsync<Target>(FirstQueued, new { JobId = jobId, Key = key });
+        if (other is not null)
+            items[(jobId, key)] = other.Id;
+        return other;
+    }
+
+    /// <summary>Called by the writer right after it inserted a new waiting item.</summary>
+    public void Added(long jobId, string? key, long id) => items[(jobId, key)] = id;
+
+    async Task LoadAsync(Session s)
+    {
+        items.Clear();
+        foreach (var (id, jobId, key) in await s.QueryAsync<(long, long, string?)>(
+            "SELECT id, job_id, params_key FROM queue_item WHERE state = 'queued' ORDER BY id"))
+            items.TryAdd((jobId, key), id);
+        loaded = items.Count;
+    }
+}
