@@ -13,7 +13,7 @@ namespace Valet.Core.Queue;
 /// One map per database, shared by every <see cref="BuildQueue"/> on it, and used by the writer only.
 /// A store with several writing processes would need the index back instead.
 /// </summary>
-sealed class FoldMap
+internal sealed class FoldMap
 {
     static readonly ConditionalWeakTable<Database, FoldMap> Maps = [];
 
@@ -23,20 +23,24 @@ sealed class FoldMap
 
     static readonly Statement ById = new(
         "SELECT id, causes, due_at FROM queue_item WHERE id = @Id AND job_id = @JobId AND state = 'queued' AND params_key IS @Key");
-    // Also right when the map knows nothing: the first queued item of the kind, by the job's index.
+    // The first waiting item of the kind, found through the job's (job_id, state) index.
     static readonly Statement FirstQueued = new(
         "SELECT id, causes, due_at FROM queue_item WHERE job_id = @JobId AND state = 'queued' AND params_key IS @Key ORDER BY id LIMIT 1");
 
     readonly Dictionary<(long JobId, string? Key), long> items = [];
-    // Entries after the last load; -1 before the first. Entries of items that left stay until their
-    // kind comes again, so the map is loaded afresh once it has grown well past what it was loaded with.
-    int loaded = -1;
+    bool loaded;
+    // Entries of items that left stay until their kind comes again. Past this many entries the
+    // oldest few are checked, and the map is loaded afresh if most of them left.
+    int checkAt;
+    const int Sample = 64;
 
     /// <summary>The waiting item a request of this kind folds into, or null when none waits.</summary>
     public async Task<Target?> FindAsync(Session s, long jobId, string? key)
     {
-        if (loaded < 0 || items.Count > 2 * loaded + 10_000)
+        if (!loaded)
             await LoadAsync(s);
+        else if (items.Count > checkAt)
+            await PruneAsync(s);
         if (!items.TryGetValue((jobId, key), out var id))
             return null;
         if (await s.QueryFirstOrDefaultAsync<Target>(ById, new { Id = id, JobId = jobId, Key = key }) is { } known)
@@ -50,6 +54,9 @@ sealed class FoldMap
         return other;
     }
 
+    /// <summary>Entries, for tests.</summary>
+    internal int Count => items.Count;
+
     /// <summary>Called by the writer right after it inserted a new waiting item.</summary>
     public void Added(long jobId, string? key, long id) => items[(jobId, key)] = id;
 
@@ -59,6 +66,26 @@ sealed class FoldMap
         foreach (var (id, jobId, key) in await s.QueryAsync<(long, long, string?)>(
             "SELECT id, job_id, params_key FROM queue_item WHERE state = 'queued' ORDER BY id"))
             items.TryAdd((jobId, key), id);
-        loaded = items.Count;
+        loaded = true;
+        checkAt = 2 * items.Count + 10_000;
+    }
+
+    /// <summary>
+    /// Reloads only when most of a sample of the oldest entries (a dictionary mostly enumerates in
+    /// insertion order) left the queue: a queue that only grows, with many items waiting, is never
+    /// read whole again, which held the writer for ~0.2 s at 150 000 waiting items.
+    /// </summary>
+    async Task PruneAsync(Session s)
+    {
+        var left = 0;
+        foreach (var ((jobId, key), id) in items.Take(Sample).ToList())
+        {
+            if (await s.QueryFirstOrDefaultAsync<Target>(ById, new { Id = id, JobId = jobId, Key = key }) is null)
+                left++;
+        }
+        if (2 * left > Sample)
+            await LoadAsync(s);
+        else
+            checkAt = 2 * items.Count;
     }
 }

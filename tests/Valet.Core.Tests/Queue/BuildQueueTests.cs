@@ -190,6 +190,28 @@ public sealed class BuildQueueTests
     }
 
     [Fact]
+    public async Task The_fold_map_forgets_items_that_left_once_it_has_grown()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        foreach (var chunk in Enumerable.Range(0, 9_990).Chunk(1_000))
+            await Task.WhenAll(chunk.Select(i => queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), null, Ct)));
+        var map = FoldMap.Of(store.Db);
+        Assert.Equal(9_990, map.Count);
+
+        // All but the last 50 leave. Past 10 000 entries the map finds its oldest entries gone and
+        // loads afresh: it then holds what waits.
+        await store.Db.WriteAsync(s => s.ExecuteAsync("UPDATE queue_item SET state = 'left' WHERE id NOT IN (SELECT id FROM queue_item ORDER BY id DESC LIMIT 50)"), Ct);
+        for (var i = 0; i < 20; i++)
+            Assert.False((await queue.EnqueueAsync(job, Values($"new{i}", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.InRange(map.Count, 50, 70);
+        Assert.True((await queue.EnqueueAsync(job, Values("9989", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.True((await queue.EnqueueAsync(job, Values("new0", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.False((await queue.EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
+    }
+
+    [Fact]
     public async Task A_fold_with_an_earlier_due_time_moves_the_item_earlier()
     {
         await using var store = await TempStore.OpenAsync();
