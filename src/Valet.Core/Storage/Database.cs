@@ -124,8 +124,8 @@ public sealed partial class Database : IAsyncDisposable
             // thread flushes the log before any write of the batch is answered (see SyncLoop).
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
             // Checkpoints run beside the writer (Database.Checkpoints.cs), not inside its commits. The
-            // writer's lookups (the fold index above all) read pages through a memory map, not one
-            // pread each: ~8 % of its time under a stream of new queue items.
+            // writer's lookups (the queue's row checks above all) read pages through a memory map, not
+            // one pread each: ~8 % of its time under a stream of new queue items when measured.
             conn.Execute($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={LogSizeBeforeWriterCheckpoint}; PRAGMA mmap_size={WriterMemoryMap};");
             using var statements = new StatementCache(conn);
             var batch = new List<PendingWrite>();
