@@ -17,6 +17,7 @@ namespace Valet.Server.Triggers;
 public static partial class BuildByTokenEndpoints
 {
     const long MaxBody = 1024 * 1024;
+    static readonly TriggerOutcome BodyTooLarge = new(413, "body-too-large", "The request body is larger than 1 MiB");
     public const string LogCategory = "Valet.Triggers.BuildByToken";
 
     public static void MapBuildByToken(this IEndpointRouteBuilder app) =>
@@ -69,12 +70,12 @@ public static partial class BuildByTokenEndpoints
                 return new(401, "bad-credentials", "Invalid user name, password or API token");
             }
             if (request.ContentLength > MaxBody)
-                return new(413, "body-too-large", "The request body is larger than 1 MiB");
+                return BodyTooLarge;
             var (inputs, problem) = await RequestInputs.ReadWholeBodyAsync(context, ct);
             switch (problem)
             {
                 case RequestInputs.Problem.TooLarge:
-                    return new(413, "body-too-large", "The request body is larger than 1 MiB");
+                    return BodyTooLarge;
                 case RequestInputs.Problem.BadBody:
                     return new(400, "bad-body", "The request body could not be parsed as a form");
             }
