@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Valet.Core.Items;
 
 public sealed record ParameterValue(string Name, ParameterType Type, string Value)
@@ -34,6 +36,46 @@ public static class ParameterBinder
             values.Add(new(def.Name, def.Type, converted));
         }
         return new(values, null, null);
+    }
+
+    /// <summary>
+    /// Jenkins' `json` form, <c>{"parameter":[{"name":"P","value":"x"}]}</c> or one object: unknown names
+    /// are refused, booleans may be JSON booleans, unlisted parameters take their defaults.
+    /// </summary>
+    public static BindResult BindJson(string jobName, IReadOnlyList<ParameterDefinition> definitions, string json)
+    {
+        var sent = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("parameter", out var parameter))
+                return new(null, null, "the 'json' value has no 'parameter' member");
+            var entries = parameter.ValueKind == JsonValueKind.Array ? parameter.EnumerateArray().ToList() : [parameter];
+            foreach (var e in entries)
+            {
+                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String)
+                    return new(null, null, "each parameter in 'json' needs a string 'name'");
+                var name = n.GetString()!;
+                if (definitions.All(p => p.Name != name))
+                    return new(null, name, $"'{jobName}' has no parameter '{name}'");
+                var value = e.TryGetProperty("value", out var v) ? v.ValueKind switch
+                {
+                    JsonValueKind.String => v.GetString()!,
+                    JsonValueKind.True => "true",
+                    JsonValueKind.False => "false",
+                    JsonValueKind.Null => "",
+                    _ => v.GetRawText(),
+                } : "";
+                if (!sent.TryGetValue(name, out var list))
+                    sent[name] = list = [];
+                list.Add(value);
+            }
+        }
+        catch (JsonException e)
+        {
+            return new(null, null, $"the 'json' value is not valid JSON: {e.Message}");
+        }
+        return Bind(definitions, name => sent.TryGetValue(name, out var l) ? l : []);
     }
 
     /// <summary>One sent value as the build sees it; null when a choice is not in the list.</summary>

@@ -37,13 +37,10 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     }
 
     /// <summary>Queues a build of <paramref name="job"/>, or folds into an equivalent item not yet taken.</summary>
-    /// <param name="alsoInTransaction">Work committed together with the item (an idempotency record), so neither outlives the other.</param>
-    public Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due,
-        Func<Session, EnqueueResult, Task>? alsoInTransaction, CancellationToken ct)
+    public Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        // The fold key and the sealed values are computed here, so the writer only runs SQL.
-        var request = new PendingEnqueue(job.Id, FoldKey(values), StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds(), alsoInTransaction);
+        var request = Pending(job, values, cause, due);
         bool startDrain;
         lock (pendingGate)
         {
@@ -56,9 +53,41 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         return request.Answer.Task;
     }
 
-    sealed record PendingEnqueue(long JobId, string? Key, string? SealedValues, Cause Cause, long DueAt, Func<Session, EnqueueResult, Task>? AlsoInTransaction)
+    /// <summary>
+    /// Like <see cref="EnqueueAsync"/>, in a write of its own that first runs <paramref name="claim"/>
+    /// (an idempotency key): when the claim fails nothing is queued and the answer is null; otherwise
+    /// <paramref name="record"/> commits together with the item, so neither outlives the other.
+    /// </summary>
+    public async Task<EnqueueResult?> EnqueueOnceAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due,
+        Func<Session, Task<bool>> claim, Func<Session, EnqueueResult, Task> record, CancellationToken ct)
     {
-        public EnqueueResult Result { get; set; } = null!;
+        var request = Pending(job, values, cause, due);
+        var earliestDue = await db.WriteAsync(async s =>
+        {
+            if (!await claim(s))
+                return long.MaxValue;
+            var earliest = await ApplyAsync(s, [request]);
+            await record(s, request.Result!);
+            return earliest;
+        }, ct);
+        WakeDispatcherFor(earliestDue);
+        return request.Result;
+    }
+
+    // The fold key and the sealed values are computed by the caller, so the writer only runs SQL.
+    PendingEnqueue Pending(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due) =>
+        new(job.Id, FoldKey(values), StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds());
+
+    /// <summary>An item due after the dispatcher wakes by itself is found then, without a wake-up now.</summary>
+    void WakeDispatcherFor(long earliestDue)
+    {
+        if (earliestDue < Interlocked.Read(ref dispatcherWakesAt))
+            Signal();
+    }
+
+    sealed record PendingEnqueue(long JobId, string? Key, string? SealedValues, Cause Cause, long DueAt)
+    {
+        public EnqueueResult? Result { get; set; }
         // Continuations run synchronously on purpose: see DrainAsync.
         public TaskCompletionSource<EnqueueResult> Answer { get; } = new();
     }
@@ -88,10 +117,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         List<PendingEnqueue>? taken = null;
         try
         {
-            var earliestDue = await db.WriteAsync(s => ApplyAsync(s, taken = TakePending()), CancellationToken.None);
-            // An item due after the dispatcher wakes by itself is found then, without a wake-up now.
-            if (earliestDue < Interlocked.Read(ref dispatcherWakesAt))
-                Signal();
+            WakeDispatcherFor(await db.WriteAsync(s => ApplyAsync(s, taken = TakePending()), CancellationToken.None));
         }
         catch (Exception e)
         {
@@ -102,10 +128,10 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         // The answers run here, one after another: each hands its response to the socket and returns,
         // which costs less than a thread-pool dispatch (and a thread woken) per request.
         foreach (var request in taken!)
-            request.Answer.TrySetResult(request.Result);
+            request.Answer.TrySetResult(request.Result!);
     }
 
-    static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = MIN(due_at, @DueAt) WHERE id = @Id");
+    static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = CASE WHEN @DueAt < due_at THEN @DueAt ELSE due_at END WHERE id = @Id");
     static readonly Statement Insert = new(
         """
         INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
@@ -150,11 +176,6 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                     earliestDue = Math.Min(earliestDue, dueAt);
                 foreach (var r in kind)
                     r.Result = new EnqueueResult(target.Id, Folded: true);
-            }
-            foreach (var r in kind)
-            {
-                if (r.AlsoInTransaction is { } also)
-                    await also(s, r.Result);
             }
         }
         return earliestDue;
@@ -205,7 +226,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     public async Task<QueueItem?> ClaimAsync(Session s, Func<long, Task<bool>> mayStart, long now)
     {
         var candidates = (await s.QueryAsync<Row>(
-            $"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND due_at <= @now ORDER BY due_at, id LIMIT 100 {db.SkipLocked}", new { now })).ToList();
+            $"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND due_at <= @now ORDER BY due_at, id LIMIT 100 {db.Dialect.SkipLocked}", new { now })).ToList();
         foreach (var row in candidates)
         {
             if (await mayStart(row.JobId))

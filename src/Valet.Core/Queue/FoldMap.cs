@@ -7,11 +7,12 @@ namespace Valet.Core.Queue;
 /// Which waiting item each kind of request (job and fold key) folds into. Only <see cref="BuildQueue"/>
 /// inserts queue items, always in the database's one writer, and the map lives there too: loaded from
 /// the queued items at the first look-up, told of every insert, so it knows every waiting item without
-/// an index on the fold key. (That index cost each new item a write to a random index page: under a
-/// stream of new items, most of what the writer appended to the log.) A hit is checked against the
+/// an index on the fold key, which would cost each new item a write to a random index page: under a
+/// stream of new items, most of what the writer appends to the log. A hit is checked against the
 /// row, which may have left the queue or had its insert rolled back; the map is never trusted alone.
 /// One map per database, shared by every <see cref="BuildQueue"/> on it, and used by the writer only.
-/// A store with several writing processes would need the index back instead.
+/// A store with several writing processes holds this rule in its schema instead (a unique index on
+/// the waiting items' fold key): the map is an accelerator of SQLite's one writer.
 /// </summary>
 internal sealed class FoldMap
 {
@@ -73,7 +74,7 @@ internal sealed class FoldMap
     /// <summary>
     /// Reloads only when most of a sample of the oldest entries (a dictionary mostly enumerates in
     /// insertion order) left the queue: a queue that only grows, with many items waiting, is never
-    /// read whole again, which held the writer for ~0.2 s at 150 000 waiting items.
+    /// read whole again, which would hold the writer for as long as a long queue takes to read.
     /// </summary>
     async Task PruneAsync(Session s)
     {

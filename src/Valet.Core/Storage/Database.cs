@@ -21,8 +21,8 @@ public sealed partial class Database : IAsyncDisposable
     readonly string connectionString;
     // Both channels are read by a thread of their own, blocked until something arrives. Synchronous
     // continuations let the thread that writes wake it directly; otherwise each wake-up would first
-    // wait in the thread pool's queue behind the requests being served (~0.3-0.6 ms of a quiet
-    // write's answer). Nothing but that wake-up runs on the writing thread.
+    // wait in the thread pool's queue behind the requests being served, which a quiet write's answer
+    // would pay for. Nothing but that wake-up runs on the writing thread.
     readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true, AllowSynchronousContinuations = true });
     readonly ILogger<Database> logger;
     readonly Channel<List<PendingWrite>> committed = Channel.CreateUnbounded<List<PendingWrite>>(
@@ -55,8 +55,7 @@ public sealed partial class Database : IAsyncDisposable
     /// <summary>How much of the database file the writer maps into memory for reading.</summary>
     public const long WriterMemoryMap = 256L * 1024 * 1024;
 
-    /// <summary>SQLite has one writer, so a sub-select there is atomic without a lock clause.</summary>
-    public string SkipLocked => "";
+    public SqlDialect Dialect => SqlDialect.Sqlite;
 
     public async Task OpenAsync(CancellationToken ct)
     {
@@ -64,7 +63,7 @@ public sealed partial class Database : IAsyncDisposable
         await using (var conn = await OpenConnectionAsync(ct, synchronous: "FULL"))
         {
             await conn.ExecuteAsync("PRAGMA journal_mode=WAL;");
-            await Migrator.ApplyAsync(conn, "sqlite", logger, ct);
+            await Migrator.ApplyAsync(conn, Dialect.Name, logger, ct);
         }
         // A thread of its own: the writer is the one serial step of every write, so it must not wait
         // for a thread-pool turn behind the requests it serves. Thread names fit Linux's 15
@@ -125,7 +124,7 @@ public sealed partial class Database : IAsyncDisposable
             using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
             // Checkpoints run beside the writer (Database.Checkpoints.cs), not inside its commits. The
             // writer's lookups (the queue's row checks above all) read pages through a memory map, not
-            // one pread each: ~8 % of its time under a stream of new queue items when measured.
+            // one pread each, which is a large share of its time under a stream of new queue items.
             conn.Execute($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={LogSizeBeforeWriterCheckpoint}; PRAGMA mmap_size={WriterMemoryMap};");
             using var statements = new StatementCache(conn);
             var batch = new List<PendingWrite>();

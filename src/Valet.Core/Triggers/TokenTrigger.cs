@@ -8,58 +8,42 @@ namespace Valet.Core.Triggers;
 
 public enum TokenEndpoint { Build, BuildWithParameters, Polling, Status }
 
-/// <summary>A /buildByToken request once the HTTP layer has read it (steps 1–1b of the decision order are its own).</summary>
-public sealed record TokenTriggerRequest
-{
-    public required TokenEndpoint Endpoint { get; init; }
-    public string? Job { get; init; }
-    /// <summary>The presented token (the `token` input, else `X-Build-Token`); null when none was presented.</summary>
-    public string? Token { get; init; }
-    public string? Delay { get; init; }
-    public string? Cause { get; init; }
-    public string? Id { get; init; }
-    public string? IdempotencyKey { get; init; }
-    public required Caller Caller { get; init; }
-    public required bool IsPost { get; init; }
-    public required string Address { get; init; }
-    /// <summary>Every value sent under a name, query first, then body.</summary>
-    public required Func<string, IReadOnlyList<string>> Values { get; init; }
-
-    public bool IsTrigger => Endpoint != TokenEndpoint.Status;
-}
-
 /// <summary>Where a status request's item stands (build-token-root.md §4.4).</summary>
 public sealed record ItemStatus(QueueItem Item, Item Job, string State, Build? Build);
 
-/// <summary>The answer to a token request: the status, the reason code, and what it reports.</summary>
-public sealed record TriggerOutcome(int Status, string? Reason, string Message)
+/// <summary>Who a token request turned out to be, steps 5–8 of build-token-root.md §3.</summary>
+public abstract record TokenAccess
 {
-    public string? FullName { get; init; }
-    public string? TokenName { get; init; }
-    public long? TokenId { get; init; }
-    public long? QueueId { get; init; }
-    /// <summary>A replayed answer's Location, exactly as first sent.</summary>
-    public string? ReplayedLocation { get; init; }
-    public bool Replayed { get; init; }
-    /// <summary>For the Debug log only: the failing segment, an expired or revoked token.</summary>
-    public string? Detail { get; init; }
-    public ItemStatus? ItemStatus { get; init; }
-    /// <summary>The code the audit and Debug logs get when the answer hides it (steps 5 and 6).</summary>
-    public string? TrueReason { get; init; }
-    /// <summary>A presented token that met a 404 or 403: counts for the brute-force guard.</summary>
-    public bool CountsAsFailure { get; init; }
+    /// <summary>The job, and the token that matched; null when the caller's own Job/Build grants it.</summary>
+    public sealed record Granted(Item Job, JobToken? Token) : TokenAccess;
+
+    /// <summary>Steps 5–6, one answer: <paramref name="TrueReason"/> (no-such-job, not-a-job, no-token) is for the logs only.</summary>
+    public sealed record NoSuchJob(string TrueReason, string Detail, Item? Job) : TokenAccess;
+
+    /// <summary>A token was presented and matches no active one.</summary>
+    public sealed record BadToken(Item Job, string Detail) : TokenAccess;
+
+    /// <summary>The status endpoint without a token.</summary>
+    public sealed record TokenRequired(Item Job) : TokenAccess;
+
+    /// <summary>No token, and the caller lacks Job/Build.</summary>
+    public sealed record NoPermission(Item Job, Permission Missing) : TokenAccess;
+}
+
+public abstract record StatusOutcome
+{
+    public sealed record Found(ItemStatus Status) : StatusOutcome;
+    public sealed record BadId : StatusOutcome;
+    public sealed record NoSuchItem : StatusOutcome;
 }
 
 /// <summary>
-/// The token endpoints' decision procedure, in the order of build-token-root.md §3 (steps 2–17): the
-/// first failing step answers. Steps 5 and 6 run with system rights and share one answer.
+/// The token endpoints' own steps: the job resolved with system rights (steps 5–6 share one answer),
+/// the token compared in constant time, the caller's rights when no token is given, and the status
+/// endpoint's report. Builds themselves are asked for through <see cref="BuildRequests"/>.
 /// </summary>
-public sealed class TokenTrigger(
-    ItemStore items, JobTokens tokens, BuildQueue queue, BuildStore builds, Triggering triggering,
-    Authorizer authorizer, IdempotencyKeys idempotency, TimeProvider time)
+public sealed class TokenTrigger(ItemStore items, JobTokens tokens, BuildQueue queue, BuildStore builds, Authorizer authorizer, TimeProvider time)
 {
-    public const string NoSuchJobMessage = "No such job, or it cannot be triggered with a token";
-
     public static string Name(TokenEndpoint e) => e switch
     {
         TokenEndpoint.Build => "build",
@@ -68,56 +52,28 @@ public sealed class TokenTrigger(
         _ => "status",
     };
 
-    /// <param name="locationFor">The Location a new (201) or folded (303) item is announced with, stored for replays.</param>
-    public async Task<TriggerOutcome> HandleAsync(TokenTriggerRequest r, Func<long, bool, string> locationFor, CancellationToken ct)
+    /// <param name="trigger">A trigger endpoint (a token-less caller needs Job/Build) rather than status (needs the token).</param>
+    public async Task<TokenAccess> AccessAsync(string jobName, string? token, Caller caller, bool trigger, CancellationToken ct)
     {
-        var queues = r.Endpoint is TokenEndpoint.Build or TokenEndpoint.BuildWithParameters;
-        if (queues && !triggering.DelayIsValid(r.Delay))
-            return new(400, "bad-delay", $"Invalid delay '{r.Delay}': use seconds as '5sec' or milliseconds as '5000'");
-        if (r.IsTrigger && r.IdempotencyKey is { } key && !IdempotencyKeys.IsValid(key))
-            return new(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
-        if (r.Job is null)
-            return new(400, "missing-job", "The 'job' parameter is missing: give the job's full name, e.g. job=folder/name");
-
-        // Steps 5–6: system rights, one answer for "no such job" and "no token".
-        var (job, path, segmentProblem, notAJob) = await ResolveAsync(r.Job, ct);
+        var (job, path, problem, notAJob) = await ResolveAsync(jobName, ct);
         if (job is null)
-            return NotFound(notAJob ? "not-a-job" : "no-such-job", segmentProblem!, r.Token is not null);
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var check = await tokens.CheckAsync(job.Id, r.Token, ct);
+            return new TokenAccess.NoSuchJob(notAJob ? "not-a-job" : "no-such-job", problem!, null);
+        var check = await tokens.CheckAsync(job.Id, token, ct);
         if (!check.AnyActive)
-            return NotFound("no-token", "the job has no active token", r.Token is not null) with { FullName = job.FullName };
-
-        // Step 7 onward as the caller.
-        JobToken? matched = null;
-        if (r.Token is not null)
+            return new TokenAccess.NoSuchJob("no-token", "the job has no active token", job);
+        if (token is not null)
         {
             var match = check.Match;
-            if (match is null || !match.ActiveAt(now))
-            {
-                var why = match is null ? "no token matches" : match.Revoked ? $"token '{match.Name}' is revoked" : $"token '{match.Name}' has expired";
-                return new TriggerOutcome(403, "bad-token", "Invalid token provided") { FullName = job.FullName, Detail = why, CountsAsFailure = true };
-            }
-            matched = match;
+            if (match is not null && match.ActiveAt(time.GetUtcNow().ToUnixTimeMilliseconds()))
+                return new TokenAccess.Granted(job, match);
+            return new TokenAccess.BadToken(job, match is null ? "no token matches" : match.Revoked ? $"token '{match.Name}' is revoked" : $"token '{match.Name}' has expired");
         }
-        else
-        {
-            if (!r.IsTrigger)
-                return new(403, "token-required", "The status endpoint needs the job's token") { FullName = job.FullName };
-            if (!authorizer.Has(r.Caller, Permission.JobBuild, path))
-                return new(403, "no-permission", $"{r.Caller.Name} is missing the {Permission.JobBuild.Name} permission and no token was given") { FullName = job.FullName };
-            if (!r.IsPost)
-                return new(405, "post-required", "Without a token this URL requires POST") { FullName = job.FullName };
-        }
-
-        var outcome = r.Endpoint == TokenEndpoint.Status
-            ? await StatusAsync(r, job, ct)
-            : await TriggerAsync(r, job, locationFor, ct);
-        return outcome with { FullName = job.FullName, TokenName = matched?.Name, TokenId = matched?.Id };
+        if (!trigger)
+            return new TokenAccess.TokenRequired(job);
+        if (!authorizer.Has(caller, Permission.JobBuild, path))
+            return new TokenAccess.NoPermission(job, Permission.JobBuild);
+        return new TokenAccess.Granted(job, null);
     }
-
-    static TriggerOutcome NotFound(string trueReason, string detail, bool presentedToken) =>
-        new(404, "no-such-job", NoSuchJobMessage) { TrueReason = trueReason, Detail = detail, CountsAsFailure = presentedToken };
 
     /// <summary>Full name to job: empty segments dropped, names ignore case, all but the last must be folders.</summary>
     async Task<(Item? Job, IReadOnlyList<Item> Path, string? Problem, bool NotAJob)> ResolveAsync(string job, CancellationToken ct)
@@ -141,70 +97,14 @@ public sealed class TokenTrigger(
         return (path[^1], path, null, false);
     }
 
-    async Task<TriggerOutcome> TriggerAsync(TokenTriggerRequest r, Item job, Func<long, bool, string> locationFor, CancellationToken ct)
+    /// <summary>Where queue item <paramref name="id"/> of the job stands.</summary>
+    public async Task<StatusOutcome> StatusAsync(Item job, string? id, CancellationToken ct)
     {
-        var endpoint = Name(r.Endpoint);
-        IDisposable? keyLock = null;
-        try
-        {
-            if (r.IdempotencyKey is { } key)
-            {
-                keyLock = await idempotency.LockAsync(job.Id, endpoint, key, ct);
-                if (await idempotency.FindAsync(job.Id, endpoint, key, ct) is { } stored)
-                    return new TriggerOutcome((int)stored.Status, null, "") { Replayed = true, ReplayedLocation = stored.Location, QueueId = QueueIdOf(stored.Location) };
-            }
-            if (job.Config.Disabled)
-                return new(400, "disabled", $"{job.FullName} is disabled");
-            var hasParameters = job.Config.Parameters.Count > 0;
-            if (r.Endpoint == TokenEndpoint.Build && hasParameters)
-                return new(400, "wrong-endpoint", $"{job.FullName} has parameters: use /buildByToken/buildWithParameters");
-            if (r.Endpoint == TokenEndpoint.BuildWithParameters && !hasParameters)
-                return new(400, "wrong-endpoint", $"{job.FullName} has no parameters: use /buildByToken/build");
-            if (r.Endpoint == TokenEndpoint.Polling)
-                return await PollAsync(r, job, ct);
-
-            IReadOnlyList<ParameterValue>? values = null;
-            if (hasParameters)
-            {
-                var bound = ParameterBinder.Bind(job.Config.Parameters, r.Values);
-                if (!bound.Ok)
-                    return new(400, "bad-parameter", bound.Problem!);
-                values = bound.Values;
-            }
-            triggering.TryDueAt(job, r.Delay, out var due);
-            var cause = Cause.Remote(r.Address, r.Cause);
-            var result = await queue.EnqueueAsync(job, values, cause, due,
-                r.IdempotencyKey is { } k
-                    ? (s, e) => idempotency.StoreAsync(s, job.Id, endpoint, k, new StoredAnswer(e.Folded ? 303 : 201, locationFor(e.Id, e.Folded)))
-                    : null, ct);
-            return new TriggerOutcome(result.Folded ? 303 : 201, null, "") { QueueId = result.Id };
-        }
-        finally
-        {
-            keyLock?.Dispose();
-        }
-    }
-
-    static long? QueueIdOf(string? location) =>
-        location is not null && long.TryParse(location.TrimEnd('/').Split('/')[^1], NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
-
-    async Task<TriggerOutcome> PollAsync(TokenTriggerRequest r, Item job, CancellationToken ct)
-    {
-        if (job.Config.PollScm is null)
-            return new(400, "cannot-poll", $"{job.FullName} has no Poll SCM trigger");
-        // The SCM poll itself is a capability still to come: the request is accepted and audited.
-        if (r.IdempotencyKey is { } key)
-            await idempotency.StoreNowAsync(job.Id, Name(r.Endpoint), key, new StoredAnswer(200, null), ct);
-        return new(200, null, "Scheduled.");
-    }
-
-    async Task<TriggerOutcome> StatusAsync(TokenTriggerRequest r, Item job, CancellationToken ct)
-    {
-        if (r.Id is null || !long.TryParse(r.Id, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
-            return new(400, "bad-id", "The 'id' parameter must be a queue item id (a positive integer)");
-        var item = await queue.FindAsync(id, ct);
+        if (id is null || !long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var queueId) || queueId <= 0)
+            return new StatusOutcome.BadId();
+        var item = await queue.FindAsync(queueId, ct);
         if (item is null || item.JobId != job.Id)
-            return new(404, "no-such-item", "No such queue item for this job");
+            return new StatusOutcome.NoSuchItem();
         var build = item.BuildNumber is { } n ? await builds.GetAsync(job.Id, n, ct) : null;
         var state = item.State switch
         {
@@ -217,6 +117,6 @@ public sealed class TokenTrigger(
                 _ => "buildable",
             },
         };
-        return new TriggerOutcome(200, null, "") { ItemStatus = new ItemStatus(item, job, state, build), QueueId = id };
+        return new StatusOutcome.Found(new ItemStatus(item, job, state, build));
     }
 }

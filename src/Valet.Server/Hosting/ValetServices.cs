@@ -55,7 +55,7 @@ public static class ValetServices
         s.AddHostedService(sp => sp.GetRequiredService<Executors>());
         s.AddSingleton<ItemAccess>();
         s.AddSingleton<ClientAddress>();
-        s.AddSingleton<Triggering>();
+        s.AddSingleton<BuildRequests>();
         s.AddSingleton<CoreTriggers>();
         s.AddSingleton<BuildEndpoints>();
         s.AddSingleton<ItemConfigEndpoints>();

@@ -1,23 +1,43 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Valet.Core.Configuration;
+using Valet.Core.Items;
+using Valet.Core.Queue;
 using Valet.Core.Triggers;
 using Valet.Server.Hosting;
 using Valet.Server.Security;
 
 namespace Valet.Server.Triggers;
 
+/// <summary>What a token request is answered with, and what its audit entry and Debug line say.</summary>
+sealed record TokenAnswer(int Status, string? Reason, string Message)
+{
+    public string? FullName { get; init; }
+    public JobToken? Token { get; init; }
+    public long? QueueId { get; init; }
+    public string? Location { get; init; }
+    public bool Replayed { get; init; }
+    /// <summary>For the Debug log only: the failing segment, an expired or revoked token.</summary>
+    public string? Detail { get; init; }
+    public ItemStatus? ItemStatus { get; init; }
+    /// <summary>The code the audit and Debug logs get when the answer hides it (steps 5 and 6).</summary>
+    public string? TrueReason { get; init; }
+    /// <summary>A presented token that met a 404 or 403: counts for the brute-force guard.</summary>
+    public bool CountsAsFailure { get; init; }
+}
+
 /// <summary>
 /// /buildByToken/*: reachable by anyone whatever the security setup, exempt from crumbs, any method.
 /// Reads the request (query, form or multipart text fields, X-Build-Token, Idempotency-Key), runs the
-/// guard and credential steps, hands the rest to <see cref="TokenTrigger"/> and maps its outcome to
-/// the answer, the audit log and one Debug line per rejection.
+/// steps of build-token-root.md §3 in order — the guard, credential and body steps here, the job and
+/// token through <see cref="TokenTrigger"/>, the build through <see cref="BuildRequests"/> — and maps
+/// each outcome to the answer, the audit log and one Debug line per rejection.
 /// </summary>
 public static partial class BuildByTokenEndpoints
 {
     const long MaxBody = 1024 * 1024;
-    static readonly TriggerOutcome BodyTooLarge = new(413, "body-too-large", "The request body is larger than 1 MiB");
+    static readonly TokenAnswer BodyTooLarge = new(413, "body-too-large", "The request body is larger than 1 MiB");
+    public const string NoSuchJobMessage = "No such job, or it cannot be triggered with a token";
     public const string LogCategory = "Valet.Triggers.BuildByToken";
 
     public static void MapBuildByToken(this IEndpointRouteBuilder app) =>
@@ -32,7 +52,7 @@ public static partial class BuildByTokenEndpoints
         _ => null,
     };
 
-    static async Task Handle(HttpContext context, string? endpoint, TokenTrigger trigger, TriggerGuard guard, TriggerAudit audit,
+    static async Task Handle(HttpContext context, string? endpoint, TokenTrigger tokens, BuildRequests builds, TriggerGuard guard, TriggerAudit audit,
         ClientAddress clientAddress, ILoggerFactory loggers, TimeProvider time, CancellationToken ct)
     {
         var logger = loggers.CreateLogger(LogCategory);
@@ -42,19 +62,19 @@ public static partial class BuildByTokenEndpoints
         endpoint = kind is { } k ? TokenTrigger.Name(k) : endpoint ?? "";
         string? job = request.Query["job"].FirstOrDefault();
         string? idempotencyKey = request.Headers["Idempotency-Key"].FirstOrDefault();
-        var outcome = await DecideAsync();
+        var answer = await DecideAsync();
         // Recorded before answering, so a client that reads the audit log next finds its request there.
-        if (outcome.CountsAsFailure)
+        if (answer.CountsAsFailure)
             guard.RecordFailure(address);
-        if (outcome.Status >= 400)
-            Log.Rejected(logger, endpoint, job, address, outcome.TrueReason ?? outcome.Reason, outcome.Detail);
-        else if (outcome.TokenId is { } tokenId)
-            audit.RecordTokenUse(tokenId, address);
-        audit.Record(new AuditEntry(0, time.GetUtcNow().ToUnixTimeMilliseconds(), endpoint, job, outcome.FullName, address, outcome.Status,
-            outcome.TrueReason ?? outcome.Reason, outcome.QueueId, idempotencyKey, outcome.TokenName, 1));
-        await AnswerAsync(context, outcome);
+        if (answer.Status >= 400)
+            Log.Rejected(logger, endpoint, job, address, answer.TrueReason ?? answer.Reason, answer.Detail);
+        else if (answer.Token is { } used)
+            audit.RecordTokenUse(used.Id, address);
+        audit.Record(new AuditEntry(0, time.GetUtcNow().ToUnixTimeMilliseconds(), endpoint, job, answer.FullName, address, answer.Status,
+            answer.TrueReason ?? answer.Reason, answer.QueueId, idempotencyKey, answer.Token?.Name, 1));
+        await AnswerAsync(context, answer);
 
-        async Task<TriggerOutcome> DecideAsync()
+        async Task<TokenAnswer> DecideAsync()
         {
             // A blocked address gets 429 for every /buildByToken/ request, unknown endpoints too (§8.3).
             if (guard.RetryAfter(address) is { } wait)
@@ -62,7 +82,7 @@ public static partial class BuildByTokenEndpoints
                 context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                 return new(429, "rate-limited", "Too many failed attempts from this address; try again later");
             }
-            if (kind is null)
+            if (kind is not { } endpointKind)
                 return new(404, "no-such-endpoint", "No such endpoint under /buildByToken/");
             if (context.Items.ContainsKey(AuthenticationMiddleware.BadCredentialsKey))
             {
@@ -79,42 +99,100 @@ public static partial class BuildByTokenEndpoints
                 case RequestInputs.Problem.BadBody:
                     return new(400, "bad-body", "The request body could not be parsed as a form");
             }
-            IReadOnlyList<string> Values(string name) => inputs.Values(name);
-            job = Values("job").FirstOrDefault();
-            var tokenValues = Values("token");
+            var queues = endpointKind is TokenEndpoint.Build or TokenEndpoint.BuildWithParameters;
+            var isTrigger = endpointKind != TokenEndpoint.Status;
+            var delay = queues ? inputs.First("delay") : null;
+            if (!builds.DelayIsValid(delay))
+                return new(400, "bad-delay", BuildRequests.DelayProblem(delay!));
+            if (isTrigger && idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey))
+                return new(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
+            job = inputs.First("job");
+            if (job is null)
+                return new(400, "missing-job", "The 'job' parameter is missing: give the job's full name, e.g. job=folder/name");
+            var tokenValues = inputs.Values("token");
             var token = tokenValues.Count > 0 ? tokenValues[0] : request.Headers["X-Build-Token"].FirstOrDefault();
-            return await trigger.HandleAsync(new TokenTriggerRequest
+
+            var access = await tokens.AccessAsync(job, token, context.Caller(), isTrigger, ct);
+            var presented = token is not null;
+            if (access is not TokenAccess.Granted granted)
             {
-                Endpoint = kind.Value,
-                Job = job,
-                Token = token,
-                Delay = kind is TokenEndpoint.Build or TokenEndpoint.BuildWithParameters ? Values("delay").FirstOrDefault() : null,
-                Cause = Values("cause").FirstOrDefault(),
-                Id = Values("id").FirstOrDefault(),
-                IdempotencyKey = kind == TokenEndpoint.Status ? null : idempotencyKey,
-                Caller = context.Caller(),
-                IsPost = HttpMethods.IsPost(request.Method),
-                Address = address,
-                Values = Values,
-            }, (id, folded) => folded ? $"{Http.BaseUrl(context)}queue/item/{id}/" : $"{request.PathBase}/queue/item/{id}/", ct);
+                return access switch
+                {
+                    TokenAccess.NoSuchJob n => new TokenAnswer(404, "no-such-job", NoSuchJobMessage)
+                    { FullName = n.Job?.FullName, TrueReason = n.TrueReason, Detail = n.Detail, CountsAsFailure = presented },
+                    TokenAccess.BadToken b => new TokenAnswer(403, "bad-token", "Invalid token provided")
+                    { FullName = b.Job.FullName, Detail = b.Detail, CountsAsFailure = true },
+                    TokenAccess.TokenRequired t => new TokenAnswer(403, "token-required", "The status endpoint needs the job's token") { FullName = t.Job.FullName },
+                    TokenAccess.NoPermission p => new TokenAnswer(403, "no-permission", $"{context.Caller().Name} is missing the {p.Missing.Name} permission and no token was given")
+                    { FullName = p.Job.FullName },
+                    _ => throw new InvalidOperationException($"unexpected token access {access}"),
+                };
+            }
+            var item = granted.Job;
+            if (granted.Token is null && !HttpMethods.IsPost(request.Method))
+                return new(405, "post-required", "Without a token this URL requires POST") { FullName = item.FullName };
+
+            var answer = endpointKind switch
+            {
+                TokenEndpoint.Status => Status(await tokens.StatusAsync(item, inputs.First("id"), ct)),
+                _ => Trigger(context, item, await RequestAsync(endpointKind, item, inputs, delay, idempotencyKey, address, builds, ct)),
+            };
+            return answer with { FullName = item.FullName, Token = granted.Token };
         }
     }
 
-    static Task AnswerAsync(HttpContext context, TriggerOutcome outcome)
+    static Task<BuildOutcome> RequestAsync(TokenEndpoint endpoint, Item job, RequestInputs inputs, string? delay, string? idempotencyKey,
+        string address, BuildRequests builds, CancellationToken ct)
+    {
+        var key = idempotencyKey is null ? null : new IdempotencyKey(TokenTrigger.Name(endpoint), idempotencyKey);
+        if (endpoint == TokenEndpoint.Polling)
+            return builds.RequestPollAsync(job, key, ct);
+        return builds.RequestBuildAsync(new BuildRequest
+        {
+            Job = job,
+            Cause = Cause.Remote(address, inputs.First("cause")),
+            Parameters = endpoint == TokenEndpoint.BuildWithParameters ? new ParameterInput.Named(inputs.Values) : ParameterInput.Nothing,
+            Delay = delay,
+            Idempotency = key,
+        }, ct);
+    }
+
+    static TokenAnswer Status(StatusOutcome outcome) => outcome switch
+    {
+        StatusOutcome.Found f => new(200, null, "") { ItemStatus = f.Status, QueueId = f.Status.Item.Id },
+        StatusOutcome.BadId => new(400, "bad-id", "The 'id' parameter must be a queue item id (a positive integer)"),
+        _ => new(404, "no-such-item", "No such queue item for this job"),
+    };
+
+    /// <summary>The one map from a build request's outcome to the token endpoints' answer.</summary>
+    static TokenAnswer Trigger(HttpContext context, Item job, BuildOutcome outcome) => outcome switch
+    {
+        BuildOutcome.Queued q => new(201, null, "") { QueueId = q.QueueId, Location = $"{context.Request.PathBase}/queue/item/{q.QueueId}/" },
+        BuildOutcome.Folded f => new(303, null, "") { QueueId = f.QueueId, Location = $"{Http.BaseUrl(context)}queue/item/{f.QueueId}/" },
+        BuildOutcome.PollScheduled => new(200, null, "Scheduled."),
+        BuildOutcome.Replayed r => Trigger(context, job, r.First) with { Replayed = true },
+        BuildOutcome.NotBuildable => new(400, "disabled", $"{job.FullName} is disabled"),
+        BuildOutcome.WrongEndpoint { JobHasParameters: true } => new(400, "wrong-endpoint", $"{job.FullName} has parameters: use /buildByToken/buildWithParameters"),
+        BuildOutcome.WrongEndpoint => new(400, "wrong-endpoint", $"{job.FullName} has no parameters: use /buildByToken/build"),
+        BuildOutcome.CannotPoll => new(400, "cannot-poll", $"{job.FullName} has no Poll SCM trigger"),
+        BuildOutcome.BadInput { Parameter: BuildRequests.DelayParameter } b => new(400, "bad-delay", b.Reason),
+        BuildOutcome.BadInput b => new(400, "bad-parameter", b.Reason),
+        _ => throw new InvalidOperationException($"unexpected build outcome {outcome}"),
+    };
+
+    static Task AnswerAsync(HttpContext context, TokenAnswer answer)
     {
         var response = context.Response;
-        if (outcome.Replayed)
+        if (answer.Replayed)
             response.Headers["Idempotent-Replayed"] = "true";
-        switch (outcome.Status)
+        switch (answer.Status)
         {
             case 201 or 303:
-                response.StatusCode = outcome.Status;
-                response.Headers.Location = outcome.ReplayedLocation ?? (outcome.Status == 201
-                    ? $"{context.Request.PathBase}/queue/item/{outcome.QueueId}/"
-                    : $"{Http.BaseUrl(context)}queue/item/{outcome.QueueId}/");
+                response.StatusCode = answer.Status;
+                response.Headers.Location = answer.Location;
                 response.ContentLength = 0;
                 return Task.CompletedTask;
-            case 200 when outcome.ItemStatus is { } status:
+            case 200 when answer.ItemStatus is { } status:
                 response.ContentType = "application/json; charset=utf-8";
                 return response.WriteAsync(StatusJson(context, status), Encoding.UTF8);
             case 200:
@@ -124,7 +202,7 @@ public static partial class BuildByTokenEndpoints
                 response.Headers.Allow = "POST";
                 break;
         }
-        return Http.WriteErrorAsync(context, outcome.Status, outcome.Reason ?? "error", outcome.Message);
+        return Http.WriteErrorAsync(context, answer.Status, answer.Reason ?? "error", answer.Message);
     }
 
     static string StatusJson(HttpContext context, ItemStatus s) => JsonSerializer.Serialize(new

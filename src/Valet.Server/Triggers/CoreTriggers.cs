@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Valet.Core.Items;
 using Valet.Core.Queue;
 using Valet.Core.Security;
@@ -12,7 +11,7 @@ namespace Valet.Server.Triggers;
 /// Triggers through the core URLs (`/job/…/build`, `/buildWithParameters`) as Jenkins core answers
 /// them (remote-api.md §3): the caller needs Overall/Read first, then either the job's token or Job/Build.
 /// </summary>
-public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTokens tokens, ItemAccess access, ClientAddress clientAddress, TimeProvider time)
+public sealed class CoreTriggers(BuildRequests builds, JobTokens tokens, ItemAccess access, ClientAddress clientAddress, TimeProvider time)
 {
     public async Task<IResult> BuildAsync(HttpContext context, Item job, IReadOnlyList<Item> path, bool withParameters, CancellationToken ct)
     {
@@ -23,63 +22,52 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         if (problem == RequestInputs.Problem.BadBody)
             return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
         var delay = inputs.First("delay");
-        if (!triggering.TryDueAt(job, delay, out var due))
-            return Http.Error(400, "bad-delay", $"Invalid delay '{delay}': use seconds as '5sec' or milliseconds as '5000'");
+        if (!builds.DelayIsValid(delay))
+            return Http.Error(400, "bad-delay", BuildRequests.DelayProblem(delay!));
         var hasParameters = job.Config.Parameters.Count > 0;
         var isPost = HttpMethods.IsPost(request.Method);
 
         if (!withParameters)
         {
-            if (job.Config.Disabled)
-                return Http.Error(409, "disabled", $"{job.FullName} is not buildable");
+            if (BuildRequests.NotBuildable(job) is not null)
+                return NotBuildable(job);
             if (hasParameters && !isPost)
                 return ParametersForm(job);
         }
         var (authorized, refusal, byToken) = await AuthorizeAsync(context, job, path, inputs, isPost, ct);
         if (!authorized)
             return refusal!;
-        if (withParameters)
-        {
-            if (job.Config.Disabled)
-                return Http.Error(409, "disabled", $"{job.FullName} is not buildable");
-            if (!hasParameters)
-                return Http.Error(400, "wrong-endpoint", $"{job.FullName} has no parameters: use /build");
-        }
 
-        var cause = byToken
-            ? Cause.Remote(clientAddress.Of(context), inputs.First("cause"))
-            : Cause.User(context.Caller().UserId, context.Caller().FullName);
+        // `json` is Jenkins' form for parameters on the plain build URL; Valet also takes it as a raw JSON body.
+        var json = withParameters || !hasParameters ? null : inputs.First("json") ?? await RawJsonAsync(request, ct);
+        var outcome = await builds.RequestBuildAsync(new BuildRequest
+        {
+            Job = job,
+            Cause = byToken
+                ? Cause.Remote(clientAddress.Of(context), inputs.First("cause"))
+                : Cause.User(context.Caller().UserId, context.Caller().FullName),
+            Parameters = withParameters ? new ParameterInput.Named(inputs.Values) : json is null ? ParameterInput.Nothing : new ParameterInput.Json(json),
+            Delay = delay,
+        }, ct);
         var baseUrl = Http.BaseUrl(context);
-
-        IReadOnlyList<ParameterValue>? values = null;
-        var viaJson = false;
-        if (hasParameters && !withParameters)
+        return outcome switch
         {
-            var json = inputs.First("json") ?? await RawJsonAsync(request, ct);
-            if (json is null)
-                return Http.Error(400, "bad-parameter", $"{job.FullName} is parameterized: send the values as a 'json' field or use /buildWithParameters");
-            var parsed = JsonParameters(job, json);
-            if (parsed.Values is null)
-                return Http.Error(400, "bad-parameter", parsed.Problem!);
-            values = parsed.Values;
-            viaJson = true;
-        }
-        else if (hasParameters)
-        {
-            var bound = ParameterBinder.Bind(job.Config.Parameters, inputs.Values);
-            if (!bound.Ok)
-                return Http.Error(400, "bad-parameter", bound.Problem!);
-            values = bound.Values;
-        }
-
-        var result = await queue.EnqueueAsync(job, values, cause, due, null, ct);
-        var location = $"{baseUrl}queue/item/{result.Id}/";
-        if (viaJson)
-            return result.Folded ? Results.Redirect(baseUrl + job.UrlPath) : Http.Empty(201, baseUrl + job.UrlPath);
-        if (withParameters && result.Folded)
-            return Http.Empty(303, location);
-        return Http.Empty(201, location);
+            BuildOutcome.Queued or BuildOutcome.Folded when json is not null => outcome is BuildOutcome.Folded
+                ? Results.Redirect(baseUrl + job.UrlPath)
+                : Http.Empty(201, baseUrl + job.UrlPath),
+            BuildOutcome.Folded f when withParameters => Http.Empty(303, $"{baseUrl}queue/item/{f.QueueId}/"),
+            BuildOutcome.Folded f => Http.Empty(201, $"{baseUrl}queue/item/{f.QueueId}/"),
+            BuildOutcome.Queued q => Http.Empty(201, $"{baseUrl}queue/item/{q.QueueId}/"),
+            BuildOutcome.NotBuildable => NotBuildable(job),
+            BuildOutcome.WrongEndpoint { JobHasParameters: true } => Http.Error(400, "bad-parameter", $"{job.FullName} is parameterized: send the values as a 'json' field or use /buildWithParameters"),
+            BuildOutcome.WrongEndpoint => Http.Error(400, "wrong-endpoint", $"{job.FullName} has no parameters: use /build"),
+            BuildOutcome.BadInput { Parameter: BuildRequests.DelayParameter } b => Http.Error(400, "bad-delay", b.Reason),
+            BuildOutcome.BadInput b => Http.Error(400, "bad-parameter", b.Reason),
+            _ => throw new InvalidOperationException($"unexpected build outcome {outcome}"),
+        };
     }
+
+    static IResult NotBuildable(Item job) => Http.Error(409, "disabled", $"{job.FullName} is not buildable");
 
     /// <summary>Rule A: a matching token authorizes any method; otherwise Job/Build and POST.</summary>
     async Task<(bool Ok, IResult? Refusal, bool ByToken)> AuthorizeAsync(HttpContext context, Item job, IReadOnlyList<Item> path, RequestInputs inputs, bool isPost, CancellationToken ct)
@@ -109,43 +97,6 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
             return null;
         using var reader = new StreamReader(request.Body);
         return await reader.ReadToEndAsync(ct);
-    }
-
-    /// <summary>`{"parameter":[{"name":"P","value":"x"}]}` or one object; unlisted parameters take their defaults.</summary>
-    static BindResult JsonParameters(Item job, string json)
-    {
-        var sent = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            if (!doc.RootElement.TryGetProperty("parameter", out var parameter))
-                return new(null, null, "the 'json' value has no 'parameter' member");
-            var entries = parameter.ValueKind == JsonValueKind.Array ? parameter.EnumerateArray().ToList() : [parameter];
-            foreach (var e in entries)
-            {
-                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String)
-                    return new(null, null, "each parameter in 'json' needs a string 'name'");
-                var name = n.GetString()!;
-                if (job.Config.Parameters.All(p => p.Name != name))
-                    return new(null, name, $"'{job.FullName}' has no parameter '{name}'");
-                var value = e.TryGetProperty("value", out var v) ? v.ValueKind switch
-                {
-                    JsonValueKind.String => v.GetString()!,
-                    JsonValueKind.True => "true",
-                    JsonValueKind.False => "false",
-                    JsonValueKind.Null => "",
-                    _ => v.GetRawText(),
-                } : "";
-                if (!sent.TryGetValue(name, out var list))
-                    sent[name] = list = [];
-                list.Add(value);
-            }
-        }
-        catch (JsonException e)
-        {
-            return new(null, null, $"the 'json' value is not valid JSON: {e.Message}");
-        }
-        return ParameterBinder.Bind(job.Config.Parameters, name => sent.TryGetValue(name, out var l) ? l : []);
     }
 
     /// <summary>A GET of a parameterized job's `build`: the form to fill in, as Jenkins shows it.</summary>

@@ -38,7 +38,7 @@ public sealed class BuildQueueTests
         var ids = new List<long>();
         for (var i = 0; i < 3; i++)
         {
-            var (id, _) = await queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), null, Ct);
+            var (id, _) = await queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), Ct);
             ids.Add(id);
         }
         Assert.Equal(ids.Order(), ids);
@@ -46,7 +46,7 @@ public sealed class BuildQueueTests
 
         await store.Db.WriteAsync(s => s.ExecuteAsync("DELETE FROM queue_item"), Ct);
         await store.ReopenAsync();
-        var (next, folded) = await Queue(store).EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), null, Ct);
+        var (next, folded) = await Queue(store).EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), Ct);
         Assert.False(folded);
         Assert.True(next > ids.Max(), $"new id {next} is larger than {ids.Max()}");
     }
@@ -57,8 +57,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("dir/p");
         var queue = Queue(store);
-        var first = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
-        var second = await queue.EnqueueAsync(job, null, Cause.Timer, InSeconds(store, 5), null, Ct);
+        var first = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var second = await queue.EnqueueAsync(job, null, Cause.Timer, InSeconds(store, 5), Ct);
         Assert.Equal(new EnqueueResult(first.Id, Folded: false), first);
         Assert.Equal(new EnqueueResult(first.Id, Folded: true), second);
         Assert.Single(await queue.QueuedAsync(Ct));
@@ -69,8 +69,8 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var queue = Queue(store);
-        var a = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 5), null, Ct);
-        var b = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 5), null, Ct);
+        var a = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 5), Ct);
+        var b = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 5), Ct);
         Assert.False(b.Folded);
         Assert.NotEqual(a.Id, b.Id);
     }
@@ -81,11 +81,11 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var first = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
-        var reordered = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2").Reverse().ToList(), Remote, InSeconds(store, 5), null, Ct);
-        var otherValue = await queue.EnqueueAsync(job, Values("bar", "other", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
-        var otherPassword = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter3"), Remote, InSeconds(store, 5), null, Ct);
-        var swapped = await queue.EnqueueAsync(job, Values("quux", "bar", "hunter2"), Remote, InSeconds(store, 5), null, Ct);
+        var first = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2"), Remote, InSeconds(store, 5), Ct);
+        var reordered = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2").Reverse().ToList(), Remote, InSeconds(store, 5), Ct);
+        var otherValue = await queue.EnqueueAsync(job, Values("bar", "other", "hunter2"), Remote, InSeconds(store, 5), Ct);
+        var otherPassword = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter3"), Remote, InSeconds(store, 5), Ct);
+        var swapped = await queue.EnqueueAsync(job, Values("quux", "bar", "hunter2"), Remote, InSeconds(store, 5), Ct);
 
         Assert.Equal(new EnqueueResult(first.Id, true), reordered);
         Assert.False(otherValue.Folded);
@@ -100,8 +100,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var first = await queue.EnqueueAsync(job, Values(foo: "C", baz: "A\0foo\0B"), Remote, InSeconds(store, 5), null, Ct);
-        var second = await queue.EnqueueAsync(job, Values(foo: "B\0foo\0C", baz: "A"), Remote, InSeconds(store, 5), null, Ct);
+        var first = await queue.EnqueueAsync(job, Values(foo: "C", baz: "A\0foo\0B"), Remote, InSeconds(store, 5), Ct);
+        var second = await queue.EnqueueAsync(job, Values(foo: "B\0foo\0C", baz: "A"), Remote, InSeconds(store, 5), Ct);
         Assert.False(second.Folded);
         Assert.NotEqual(first.Id, second.Id);
     }
@@ -112,9 +112,9 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
-        Assert.False((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), null, Ct)).Folded);
-        Assert.True((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), null, Ct)).Folded);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        Assert.False((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), Ct)).Folded);
+        Assert.True((await queue.EnqueueAsync(job, [], Remote, InSeconds(store, 5), Ct)).Folded);
     }
 
     [Fact]
@@ -123,11 +123,11 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         await queue.CancelAsync(cancelled.Id, Ct);
-        var left = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var left = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, left.Id, 1, "built-in", 0), Ct);
-        var fresh = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var fresh = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         Assert.False(left.Folded);
         Assert.False(fresh.Folded);
         Assert.Equal(3, new[] { cancelled.Id, left.Id, fresh.Id }.Distinct().Count());
@@ -138,12 +138,12 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
-        var before = await Queue(store).EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), null, Ct);
+        var before = await Queue(store).EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), Ct);
 
         await store.ReopenAsync();
         var queue = Queue(store);
-        var other = await queue.EnqueueAsync(job, Values("other", "b", "secret"), Remote, InSeconds(store, 5), null, Ct);
-        var after = await queue.EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), null, Ct);
+        var other = await queue.EnqueueAsync(job, Values("other", "b", "secret"), Remote, InSeconds(store, 5), Ct);
+        var after = await queue.EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), Ct);
 
         Assert.False(other.Folded);
         Assert.Equal(new EnqueueResult(before.Id, Folded: true), after);
@@ -155,11 +155,11 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => queue.EnqueueAsync(job, Values("a", "b"), Remote, InSeconds(store, 5),
-            (_, _) => throw new InvalidOperationException("idempotency record failed"), Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => queue.EnqueueOnceAsync(job, Values("a", "b"), Remote, InSeconds(store, 5),
+            _ => Task.FromResult(true), (_, _) => throw new InvalidOperationException("idempotency record failed"), Ct));
         // The rolled-back insert gave its id back; the next item takes it.
-        var other = await queue.EnqueueAsync(job, Values("other", "b"), Remote, InSeconds(store, 5), null, Ct);
-        var again = await queue.EnqueueAsync(job, Values("a", "b"), Remote, InSeconds(store, 5), null, Ct);
+        var other = await queue.EnqueueAsync(job, Values("other", "b"), Remote, InSeconds(store, 5), Ct);
+        var again = await queue.EnqueueAsync(job, Values("a", "b"), Remote, InSeconds(store, 5), Ct);
 
         Assert.False(other.Folded);
         Assert.False(again.Folded);
@@ -172,7 +172,7 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
-        var first = await Queue(store).EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var first = await Queue(store).EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         // A second waiting item of the same kind, as data from before folding could hold.
         var second = await store.Db.WriteAsync(s => s.QuerySingleAsync<long>(
             """
@@ -182,11 +182,11 @@ public sealed class BuildQueueTests
         await store.ReopenAsync();
         var queue = Queue(store);
 
-        Assert.Equal(new EnqueueResult(first.Id, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct));
+        Assert.Equal(new EnqueueResult(first.Id, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct));
         await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, first.Id, 1, "built-in", 0), Ct);
-        Assert.Equal(new EnqueueResult(second, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct));
+        Assert.Equal(new EnqueueResult(second, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct));
         await queue.CancelAsync(second, Ct);
-        Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct)).Folded);
     }
 
     [Fact]
@@ -196,7 +196,7 @@ public sealed class BuildQueueTests
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
         foreach (var chunk in Enumerable.Range(0, 9_990).Chunk(1_000))
-            await Task.WhenAll(chunk.Select(i => queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), null, Ct)));
+            await Task.WhenAll(chunk.Select(i => queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), Ct)));
         var map = FoldMap.Of(store.Db);
         Assert.Equal(9_990, map.Count);
 
@@ -204,11 +204,11 @@ public sealed class BuildQueueTests
         // loads afresh: it then holds what waits.
         await store.Db.WriteAsync(s => s.ExecuteAsync("UPDATE queue_item SET state = 'left' WHERE id NOT IN (SELECT id FROM queue_item ORDER BY id DESC LIMIT 50)"), Ct);
         for (var i = 0; i < 20; i++)
-            Assert.False((await queue.EnqueueAsync(job, Values($"new{i}", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
+            Assert.False((await queue.EnqueueAsync(job, Values($"new{i}", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
         Assert.InRange(map.Count, 50, 70);
-        Assert.True((await queue.EnqueueAsync(job, Values("9989", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
-        Assert.True((await queue.EnqueueAsync(job, Values("new0", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
-        Assert.False((await queue.EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), null, Ct)).Folded);
+        Assert.True((await queue.EnqueueAsync(job, Values("9989", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
+        Assert.True((await queue.EnqueueAsync(job, Values("new0", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
+        Assert.False((await queue.EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
     }
 
     [Fact]
@@ -217,8 +217,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
         Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), (await queue.FindAsync(id, Ct))!.DueAt);
     }
 
@@ -228,8 +228,8 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), Ct);
         Assert.Equal(store.Time.GetUtcNow().ToUnixTimeMilliseconds(), (await queue.FindAsync(id, Ct))!.DueAt);
     }
 
@@ -239,10 +239,10 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
-        await queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.7", "x"), InSeconds(store, 5), null, Ct);
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        await queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.7", "x"), InSeconds(store, 5), Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         var item = (await queue.FindAsync(id, Ct))!;
         Assert.Equal([Remote with { Count = 3 }, Cause.Remote("10.0.0.7", "x")], item.Causes);
     }
@@ -253,7 +253,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, Values("bar", "quux"), Remote, InSeconds(store, 5), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, Values("bar", "quux"), Remote, InSeconds(store, 5), Ct);
         var item = (await queue.FindAsync(id, Ct))!;
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
         Assert.Equal((job.Id, QueueState.Queued, now + 5000, now), (item.JobId, item.State, item.DueAt, item.InQueueSince));
@@ -269,7 +269,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
 
         Assert.Equal(CancelOutcome.Cancelled, await queue.CancelAsync(id, Ct));
         Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
@@ -286,7 +286,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
         await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, id, 1, "built-in", 0), Ct);
         Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
         Assert.Equal(QueueState.Left, (await queue.FindAsync(id, Ct))!.State);
@@ -299,7 +299,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, Values("visible-bar", "quux", Secret), Remote, InSeconds(store, 5), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, Values("visible-bar", "quux", Secret), Remote, InSeconds(store, 5), Ct);
 
         await using (var raw = new SqliteConnection($"Data Source={store.Home.DatabaseFile};Pooling=False"))
         {
@@ -318,8 +318,8 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var queue = Queue(store);
-        var late = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 60), null, Ct);
-        var early = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 1), null, Ct);
+        var late = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 60), Ct);
+        var early = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 1), Ct);
         Assert.Equal([early.Id, late.Id], (await queue.QueuedAsync(Ct)).Select(i => i.Id));
         Assert.Equal(store.Time.GetUtcNow().AddSeconds(1).ToUnixTimeMilliseconds(), await queue.NextDueAsync(Ct));
     }
@@ -332,7 +332,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
         Assert.True(queue.StillVisible((await queue.FindAsync(id, Ct))!));
 
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -354,7 +354,7 @@ public sealed class BuildQueueTests
     {
         await using var store = await TempStore.OpenAsync();
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(await store.CreateAsync("p"), null, Remote, InSeconds(store, 3600), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(await store.CreateAsync("p"), null, Remote, InSeconds(store, 3600), Ct);
         store.Time.Advance(TimeSpan.FromHours(2));
         Assert.True(queue.StillVisible((await queue.FindAsync(id, Ct))!));
     }
@@ -366,9 +366,9 @@ public sealed class BuildQueueTests
         var busy = await store.CreateAsync("busy");
         var free = await store.CreateAsync("free");
         var queue = Queue(store);
-        await queue.EnqueueAsync(busy, null, Remote, InSeconds(store, 0), null, Ct);
-        var (freeId, _) = await queue.EnqueueAsync(free, null, Remote, InSeconds(store, 1), null, Ct);
-        await queue.EnqueueAsync(await store.CreateAsync("later"), null, Remote, InSeconds(store, 60), null, Ct);
+        await queue.EnqueueAsync(busy, null, Remote, InSeconds(store, 0), Ct);
+        var (freeId, _) = await queue.EnqueueAsync(free, null, Remote, InSeconds(store, 1), Ct);
+        await queue.EnqueueAsync(await store.CreateAsync("later"), null, Remote, InSeconds(store, 60), Ct);
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
         Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, _ => Task.FromResult(true), now - 1), Ct));
@@ -386,12 +386,12 @@ public sealed class BuildQueueTests
         var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         var requests = new[]
         {
-            queue.EnqueueAsync(job, null, Remote, InSeconds(store, 30), null, Ct),
-            queue.EnqueueAsync(parameterized, Values("a", "b"), Remote, InSeconds(store, 5), null, Ct),
-            queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.8", "x"), InSeconds(store, 10), null, Ct),
-            queue.EnqueueAsync(parameterized, Values("other", "b"), Remote, InSeconds(store, 5), null, Ct),
-            queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), null, Ct),
-            queue.EnqueueAsync(parameterized, Values("a", "b"), Remote, InSeconds(store, 5), null, Ct),
+            queue.EnqueueAsync(job, null, Remote, InSeconds(store, 30), Ct),
+            queue.EnqueueAsync(parameterized, Values("a", "b"), Remote, InSeconds(store, 5), Ct),
+            queue.EnqueueAsync(job, null, Cause.Remote("10.0.0.8", "x"), InSeconds(store, 10), Ct),
+            queue.EnqueueAsync(parameterized, Values("other", "b"), Remote, InSeconds(store, 5), Ct),
+            queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), Ct),
+            queue.EnqueueAsync(parameterized, Values("a", "b"), Remote, InSeconds(store, 5), Ct),
         };
         release.SetResult();
         await held;
@@ -410,21 +410,38 @@ public sealed class BuildQueueTests
     }
 
     [Fact]
-    public async Task Work_that_fails_in_the_transaction_fails_the_requests_applied_with_it_and_commits_none_of_them()
+    public async Task A_once_only_request_whose_record_fails_queues_nothing_and_spares_the_requests_beside_it()
     {
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (held, release) = await TempStore.HoldWriterAsync(store.Db);
-        var plain = queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct);
-        var failing = queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), (_, _) => throw new InvalidOperationException("idempotency record failed"), Ct);
+        var plain = queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
+        var failing = queue.EnqueueOnceAsync(job, null, Cause.Timer, InSeconds(store, 5),
+            _ => Task.FromResult(true), (_, _) => throw new InvalidOperationException("idempotency record failed"), Ct);
         release.SetResult();
         await held;
 
-        Assert.Equal("idempotency record failed", (await Assert.ThrowsAsync<InvalidOperationException>(() => plain)).Message);
+        Assert.False((await plain).Folded);
         await Assert.ThrowsAsync<InvalidOperationException>(() => failing);
+        var item = Assert.Single(await queue.QueuedAsync(Ct));
+        Assert.Equal([Remote], item.Causes);
+    }
+
+    [Fact]
+    public async Task A_once_only_request_whose_claim_fails_queues_nothing_and_records_nothing()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p");
+        var queue = Queue(store);
+        var recorded = false;
+
+        var result = await queue.EnqueueOnceAsync(job, null, Remote, InSeconds(store, 5),
+            _ => Task.FromResult(false), (_, _) => { recorded = true; return Task.CompletedTask; }, Ct);
+
+        Assert.Null(result);
+        Assert.False(recorded);
         Assert.Empty(await queue.QueuedAsync(Ct));
-        Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), null, Ct)).Folded);
     }
 
     [Fact]
@@ -436,14 +453,14 @@ public sealed class BuildQueueTests
 
         // Waits 10 s (the fake clock stands still): an item due in an hour is found when it wakes.
         var waiting = queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct);
-        await queue.EnqueueAsync(job, Values("later", "b"), Remote, InSeconds(store, 3600), null, Ct);
+        await queue.EnqueueAsync(job, Values("later", "b"), Remote, InSeconds(store, 3600), Ct);
         Assert.NotSame(waiting, await Task.WhenAny(waiting, Task.Delay(300, Ct)));
 
         // An item due within those 10 s wakes it now, as does one folding in with an earlier due time.
-        await queue.EnqueueAsync(job, Values("soon", "b"), Remote, InSeconds(store, 5), null, Ct);
+        await queue.EnqueueAsync(job, Values("soon", "b"), Remote, InSeconds(store, 5), Ct);
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct));
         waiting = queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct);
-        await queue.EnqueueAsync(job, Values("later", "b"), Remote, InSeconds(store, 1), null, Ct);
+        await queue.EnqueueAsync(job, Values("later", "b"), Remote, InSeconds(store, 1), Ct);
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(5), Ct));
     }
 
@@ -456,7 +473,7 @@ public sealed class BuildQueueTests
         Assert.False(await queue.WaitForChangeAsync(TimeSpan.FromMilliseconds(10), Ct));
 
         // Between two waits the dispatcher may have looked at the queue already: any item wakes it.
-        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 3600), null, Ct);
+        await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 3600), Ct);
         Assert.True(await queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct));
     }
 }
