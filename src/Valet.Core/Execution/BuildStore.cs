@@ -49,8 +49,48 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
         return new Build(item.JobId, number, item.Id, true, null, now, 0, item.Causes, item.Parameters, executor, workspace, node);
     }
 
+    /// <summary>
+    /// Takes the job's build slot for <paramref name="build"/>, in the claim's transaction: the row that
+    /// says the job is building, which the queue's claim skips. False when another build holds it.
+    /// </summary>
+    public static async Task<bool> TakeSlotAsync(Session s, Build build) =>
+        await s.ExecuteAsync("INSERT INTO job_build_slot (job_id, number) VALUES (@JobId, @Number) ON CONFLICT DO NOTHING",
+            new { build.JobId, build.Number }) == 1;
+
+    /// <summary>Records the result and releases the job's build slot, if the build held it, in one transaction.</summary>
     public Task FinishAsync(Build build, string result, long now, CancellationToken ct) =>
-        db.WriteAsync(s => s.ExecuteAsync(
-            "UPDATE build SET state = 'done', result = @result, duration = @duration WHERE job_id = @JobId AND number = @Number",
-            new { result, duration = Math.Max(0, now - build.StartedAt), build.JobId, build.Number }), ct);
+        db.WriteAsync(async s =>
+        {
+            await s.ExecuteAsync(
+                "UPDATE build SET state = 'done', result = @result, duration = @duration WHERE job_id = @JobId AND number = @Number",
+                new { result, duration = Math.Max(0, now - build.StartedAt), build.JobId, build.Number });
+            await s.ExecuteAsync("DELETE FROM job_build_slot WHERE job_id = @JobId AND number = @Number", new { build.JobId, build.Number });
+        }, ct);
+
+    /// <summary>A request to stop a running build; <paramref name="By"/> names who asked first.</summary>
+    public sealed record AbortRequest(long JobId, long Number, string By);
+
+    /// <summary>
+    /// Records on a running build that <paramref name="by"/> asked it to stop, so whichever process runs
+    /// it stops it. Returns who asked first (an earlier request is kept), or null when it is not running.
+    /// </summary>
+    public Task<string?> RequestAbortAsync(long jobId, long number, string by, CancellationToken ct) =>
+        db.WriteAsync(s => s.QueryFirstOrDefaultAsync<string>(
+            """
+            UPDATE build SET abort_requested_by = COALESCE(abort_requested_by, @by)
+            WHERE job_id = @jobId AND number = @number AND state = 'running' RETURNING abort_requested_by
+            """, new { jobId, number, by }), ct);
+
+    /// <summary>Records an abort request on every running build of these jobs; returns the requests now standing.</summary>
+    public Task<IReadOnlyList<AbortRequest>> RequestAbortAllAsync(IReadOnlyCollection<long> jobIds, string by, CancellationToken ct) =>
+        db.WriteAsync<IReadOnlyList<AbortRequest>>(async s => (await s.QueryAsync<AbortRequest>(
+            """
+            UPDATE build SET abort_requested_by = COALESCE(abort_requested_by, @by)
+            WHERE job_id IN @jobIds AND state = 'running' RETURNING job_id, number, abort_requested_by AS by
+            """, new { jobIds = jobIds.ToArray(), by })).ToList(), ct);
+
+    /// <summary>The abort requests standing on running builds, wherever they run.</summary>
+    public Task<IReadOnlyList<AbortRequest>> AbortRequestsAsync(CancellationToken ct) =>
+        db.ReadAsync<IReadOnlyList<AbortRequest>>(async s => (await s.QueryAsync<AbortRequest>(
+            "SELECT job_id, number, abort_requested_by AS by FROM build WHERE state = 'running' AND abort_requested_by IS NOT NULL")).ToList(), ct);
 }

@@ -220,21 +220,22 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         s.ExecuteAsync("UPDATE queue_item SET state = 'cancelled', left_at = @now WHERE job_id = @jobId AND state = 'queued'", new { jobId, now });
 
     /// <summary>
-    /// Takes the first due item whose job may start a build now, in the caller's write session, and
-    /// marks it left with its build number. Blocked items (non-concurrent job already building) are skipped.
+    /// Takes the first due item whose job is not building already (its row in job_build_slot) and marks
+    /// it left, in one statement of the caller's write session: two claims never take the same item.
+    /// The build number follows with <see cref="MarkLeftAsync"/> in the same transaction.
     /// </summary>
-    public async Task<QueueItem?> ClaimAsync(Session s, Func<long, Task<bool>> mayStart, long now)
-    {
-        var candidates = (await s.QueryAsync<Row>(
-            $"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND due_at <= @now ORDER BY due_at, id LIMIT 100 {db.Dialect.SkipLocked}", new { now })).ToList();
-        foreach (var row in candidates)
-        {
-            if (await mayStart(row.JobId))
-                return ToItem(row);
-        }
-        return null;
-    }
+    public async Task<QueueItem?> ClaimAsync(Session s, string node, long now) =>
+        await s.QueryFirstOrDefaultAsync<Row>(
+            $"""
+            UPDATE queue_item SET state = 'left', claimed_by = @node, left_at = @now
+            WHERE id = (SELECT q.id FROM queue_item q
+                        WHERE q.state = 'queued' AND q.due_at <= @now
+                          AND NOT EXISTS (SELECT 1 FROM job_build_slot b WHERE b.job_id = q.job_id)
+                        ORDER BY q.due_at, q.id LIMIT 1 {db.Dialect.SkipLocked})
+            RETURNING {Columns}
+            """, new { node, now }) is { } r ? ToItem(r) : null;
 
+    /// <summary>Records that the item left the queue for build <paramref name="buildNumber"/>.</summary>
     public static Task MarkLeftAsync(Session s, long id, long buildNumber, string node, long now) =>
         s.ExecuteAsync("UPDATE queue_item SET state = 'left', build_number = @buildNumber, claimed_by = @node, left_at = @now WHERE id = @id",
             new { id, buildNumber, node, now });

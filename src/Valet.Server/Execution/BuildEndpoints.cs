@@ -12,7 +12,7 @@ using Valet.Server.Security;
 namespace Valet.Server.Execution;
 
 /// <summary>One build: its API, console (whole or from an offset) and stop.</summary>
-public sealed class BuildEndpoints(BuildStore builds, Executors executors, ValetHome home, ApiModels models, ItemAccess access)
+public sealed class BuildEndpoints(BuildStore builds, BuildDispatcher dispatcher, ValetHome home, ApiModels models, ItemAccess access)
 {
     public async Task<IResult> HandleAsync(HttpContext context, Item job, IReadOnlyList<Item> path, JobRoute route, CancellationToken ct)
     {
@@ -28,7 +28,7 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
             ["api", "json" or "xml"] => isRead ? ApiResults.Render(context, models.Build(job, build, Http.BaseUrl(context), await EstimateAsync(job, ct)), rest[1]) : ItemEndpoints.MethodNotAllowed("GET"),
             ["consoleText"] => isRead ? ConsoleText(job, build) : ItemEndpoints.MethodNotAllowed("GET"),
             ["logText", "progressiveText"] => await ProgressiveTextAsync(context, job, build, ct),
-            ["stop"] => Stop(context, job, path, build),
+            ["stop"] => await StopAsync(context, job, path, build, ct),
             _ => Refusals.NotFound(),
         };
     }
@@ -85,14 +85,14 @@ public sealed class BuildEndpoints(BuildStore builds, Executors executors, Valet
         return Results.Bytes(bytes, "text/plain;charset=UTF-8");
     }
 
-    IResult Stop(HttpContext context, Item job, IReadOnlyList<Item> path, Build build)
+    async Task<IResult> StopAsync(HttpContext context, Item job, IReadOnlyList<Item> path, Build build, CancellationToken ct)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");
         if (!access.Has(context, Permission.JobCancel, path))
             return Refusals.Forbidden(Permission.JobCancel);
         if (build.Building)
-            executors.Abort(job.Id, build.Number, context.Caller().FullName);
+            await dispatcher.AbortAsync(job.Id, build.Number, context.Caller().FullName, ct);
         return Results.Redirect($"{Http.BaseUrl(context)}{job.UrlPath}{build.Number}/");
     }
 }

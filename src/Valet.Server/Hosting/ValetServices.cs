@@ -44,15 +44,15 @@ public static class ValetServices
         s.AddSingleton<BuildQueue>();
         s.AddSingleton<BuildStore>();
         s.AddSingleton<ProcessRunner>();
-        s.AddSingleton<BuildRunner>();
+        s.AddSingleton<IStepRunner, ShellStepRunner>();
         s.AddSingleton(new Authorizer(config.Security));
         s.Configure<ExecutorOptions>(o =>
         {
             o.Count = config.Server.Executors ?? Environment.ProcessorCount;
             o.RootUrl = config.Server.RootUrl ?? settings.Urls.Split(';')[0].TrimEnd('/') + "/";
         });
-        s.AddSingleton<Executors>();
-        s.AddHostedService(sp => sp.GetRequiredService<Executors>());
+        s.AddSingleton<BuildDispatcher>();
+        s.AddHostedService(sp => sp.GetRequiredService<BuildDispatcher>());
         s.AddSingleton<ItemAccess>();
         s.AddSingleton<ClientAddress>();
         s.AddSingleton<BuildRequests>();

@@ -16,7 +16,7 @@ namespace Valet.Server.Items;
 /// created or replaced with PUT, removed with DELETE. Items named in the config file are managed
 /// there: writes to them answer 409 naming the file.
 /// </summary>
-public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess access, Executors executors, ValetHome home, TimeProvider time)
+public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess access, BuildDispatcher executors, ValetHome home, TimeProvider time)
 {
     const int MaxBody = 1024 * 1024;
 

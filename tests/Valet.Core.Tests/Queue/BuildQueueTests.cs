@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Data.Sqlite;
+using Valet.Core.Execution;
 using Valet.Core.Items;
 using Valet.Core.Queue;
 using Xunit;
@@ -371,9 +372,59 @@ public sealed class BuildQueueTests
         await queue.EnqueueAsync(await store.CreateAsync("later"), null, Remote, InSeconds(store, 60), Ct);
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-        Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, _ => Task.FromResult(true), now - 1), Ct));
-        var claimed = await store.Db.WriteAsync(s => queue.ClaimAsync(s, jobId => Task.FromResult(jobId != busy.Id), now + 1000), Ct);
+        Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, "built-in", now - 1), Ct));
+        await TakeBuildSlotAsync(store, busy);
+        var claimed = await store.Db.WriteAsync(s => queue.ClaimAsync(s, "built-in", now + 1000), Ct);
         Assert.Equal(freeId, claimed?.Id);
+    }
+
+    [Fact]
+    public async Task A_claim_skips_a_job_holding_its_build_slot_until_that_build_finishes()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("serial");
+        var queue = Queue(store);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        var running = await TakeBuildSlotAsync(store, job);
+        var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+        Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, "built-in", now), Ct));
+        Assert.Equal(QueueState.Queued, (await queue.FindAsync(id, Ct))!.State);
+
+        await new BuildStore(store.Db, store.Secrets).FinishAsync(running, BuildResult.Success, now, Ct);
+        var claimed = await store.Db.WriteAsync(s => queue.ClaimAsync(s, "node-2", now), Ct);
+        Assert.Equal(id, claimed?.Id);
+        Assert.Equal(QueueState.Left, claimed!.State);
+        Assert.Equal(now, claimed.LeftAt);
+        Assert.Equal("node-2", await store.Db.ReadAsync(s => s.ExecuteScalarAsync<string>("SELECT claimed_by FROM queue_item WHERE id = @id", new { id }), Ct));
+        Assert.Null(await store.Db.WriteAsync(s => queue.ClaimAsync(s, "built-in", now), Ct));
+    }
+
+    [Fact]
+    public async Task A_job_has_one_build_slot_and_finishing_its_build_frees_it()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("serial");
+        var builds = new BuildStore(store.Db, store.Secrets);
+        var first = await StartBuildAsync(store, job, 1);
+        var second = await StartBuildAsync(store, job, 2);
+
+        Assert.True(await store.Db.WriteAsync(s => BuildStore.TakeSlotAsync(s, first), Ct));
+        Assert.False(await store.Db.WriteAsync(s => BuildStore.TakeSlotAsync(s, second), Ct));
+        await builds.FinishAsync(first, BuildResult.Success, 0, Ct);
+        Assert.True(await store.Db.WriteAsync(s => BuildStore.TakeSlotAsync(s, second), Ct));
+    }
+
+    static Task<Build> StartBuildAsync(TempStore store, Item job, long number) =>
+        store.Db.WriteAsync(s => new BuildStore(store.Db, store.Secrets).StartAsync(s,
+            new QueueItem(0, job.Id, QueueState.Left, 0, 0, null, [Remote], number, 0), number, 1, "/tmp/ws", "built-in", 0), Ct);
+
+    /// <summary>A running build of <paramref name="job"/> holding the job's build slot, as a claim leaves it.</summary>
+    static async Task<Build> TakeBuildSlotAsync(TempStore store, Item job)
+    {
+        var build = await StartBuildAsync(store, job, 1);
+        Assert.True(await store.Db.WriteAsync(s => BuildStore.TakeSlotAsync(s, build), Ct));
+        return build;
     }
 
     [Fact]

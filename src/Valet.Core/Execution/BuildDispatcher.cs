@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,23 +17,47 @@ public sealed class ExecutorOptions
 }
 
 /// <summary>
-/// The server's executors: take the next item the queue lets start, give it a build number and a
-/// workspace, run its steps, record the result. At start, builds a crash left "running" are recorded
-/// as aborted; at stop, running builds are aborted and recorded.
+/// The server's executors: each free executor claims the next item the queue lets start, which gives
+/// it a build number and a workspace, and runs it as a <see cref="BuildRun"/>. Abort requests recorded
+/// on builds stop the builds running here, whoever recorded them. At start, builds a crash left
+/// "running" are recorded as aborted; at stop, running builds are aborted and recorded.
 /// </summary>
-public sealed partial class Executors(
-    Database db, ItemStore items, BuildQueue queue, BuildStore builds, BuildRunner runner, ValetHome home,
-    IOptions<ExecutorOptions> options, TimeProvider time, ILogger<Executors> logger) : BackgroundService
+public sealed partial class BuildDispatcher(
+    Database db, ItemStore items, BuildQueue queue, BuildStore builds, IEnumerable<IStepRunner> stepRunners, ValetHome home,
+    IOptions<ExecutorOptions> options, TimeProvider time, ILogger<BuildDispatcher> logger) : BackgroundService
 {
-    sealed record Running(Build Build, CancellationTokenSource Abort)
+    /// <summary>How often the builds running here look for abort requests recorded by other processes.</summary>
+    public static readonly TimeSpan AbortRequestPoll = TimeSpan.FromSeconds(1);
+
+    sealed class Running(Build build)
     {
-        public string? AbortedBy { get; set; }
+        string? abortedBy;
+        public Build Build { get; } = build;
+        public CancellationTokenSource Abort { get; } = new();
+        public string? AbortedBy => Volatile.Read(ref abortedBy);
         public TaskCompletionSource Finished { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Stops the build; the first to ask is the one the console names.</summary>
+        public void Stop(string by)
+        {
+            Interlocked.CompareExchange(ref abortedBy, by, null);
+            try
+            {
+                Abort.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The build has ended meanwhile: nothing is left to stop.
+            }
+        }
     }
 
+    // Builds running in this process, for the local fast path of an abort and for the stop at shutdown;
+    // what a build's abort means is its row (BuildStore.RequestAbortAsync).
     readonly ConcurrentDictionary<(long JobId, long Number), Running> running = new();
     readonly ConcurrentDictionary<string, byte> workspacesInUse = new();
     readonly ConcurrentDictionary<Task, byte> tasks = new();
+    readonly IReadOnlyDictionary<string, IStepRunner> runners = stepRunners.ToDictionary(r => r.StepType);
     ExecutorOptions Options => options.Value;
 
     public override async Task StartAsync(CancellationToken ct)
@@ -61,6 +84,7 @@ public sealed partial class Executors(
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
+        var watch = WatchAbortRequestsAsync(stopping);
         using var slots = new SemaphoreSlim(Options.Count, Options.Count);
         var free = new ConcurrentStack<int>(Enumerable.Range(1, Options.Count).Reverse());
         try
@@ -69,26 +93,28 @@ public sealed partial class Executors(
             {
                 await slots.WaitAsync(stopping);
                 free.TryPop(out var slot);
-                Started? started;
+                Claimed? claimed;
                 try
                 {
-                    started = await ClaimAsync(slot, stopping);
+                    claimed = await ClaimAsync(slot, stopping);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     Log.ClaimFailed(logger, e);
-                    started = null;
+                    claimed = null;
                 }
-                if (started is null)
+                if (claimed is null)
                 {
                     free.Push(slot);
                     slots.Release();
                     await WaitForWorkAsync(stopping);
                     continue;
                 }
+                // Known here before it starts, so an abort arriving meanwhile finds it.
+                var entry = running[(claimed.Build.JobId, claimed.Build.Number)] = new Running(claimed.Build);
                 var task = Task.Run(async () =>
                 {
-                    try { await RunAsync(started); }
+                    try { await RunAsync(claimed, entry); }
                     finally
                     {
                         free.Push(slot);
@@ -103,6 +129,7 @@ public sealed partial class Executors(
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        await watch;
     }
 
     async Task WaitForWorkAsync(CancellationToken stopping)
@@ -118,31 +145,30 @@ public sealed partial class Executors(
         await queue.WaitForChangeAsync(wait, stopping);
     }
 
-    sealed record Started(Build Build, Item Job);
+    sealed record Claimed(Build Build, Item Job);
 
-    Task<Started?> ClaimAsync(int slot, CancellationToken ct) => db.WriteAsync(async s =>
+    /// <summary>
+    /// Takes the next item, the job's next build number and, unless the job builds concurrently, its
+    /// build slot, and records the build as running: one transaction. The console is not written here.
+    /// </summary>
+    Task<Claimed?> ClaimAsync(int slot, CancellationToken ct) => db.WriteAsync(async s =>
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var jobs = new Dictionary<long, Item?>();
-        var item = await queue.ClaimAsync(s, async jobId =>
-        {
-            var job = jobs[jobId] = await items.GetAsync(s, jobId);
-            return job is not null && (job.Config.Concurrent || !await BuildStore.IsBuildingAsync(s, jobId));
-        }, now);
-        if (item is null)
+        if (await queue.ClaimAsync(s, Options.NodeName, now) is not { } item)
             return null;
-        var job = jobs[item.JobId]!;
+        // Queue items go with their job (ON DELETE CASCADE), so the job is there.
+        var job = await items.GetAsync(s, item.JobId) ?? throw new InvalidOperationException($"Queue item {item.Id} has no job");
         var workspace = TakeWorkspace(job.FullName);
         try
         {
             var number = await items.TakeBuildNumberAsync(s, item.JobId);
             var build = await builds.StartAsync(s, item, number, slot, workspace, Options.NodeName, now);
+            // The claim skipped jobs holding a slot; a conflict here means another process took this
+            // job's slot since, and throwing rolls this claim back so the item waits.
+            if (!job.Config.Concurrent && !await BuildStore.TakeSlotAsync(s, build))
+                throw new InvalidOperationException($"{job.FullName} started building elsewhere while queue item {item.Id} was claimed");
             await BuildQueue.MarkLeftAsync(s, item.Id, build.Number, Options.NodeName, now);
-            // The cause line exists before the build shows as started: it is written before the commit.
-            var log = home.BuildLog(build.JobId, build.Number);
-            Directory.CreateDirectory(Path.GetDirectoryName(log)!);
-            await File.WriteAllTextAsync(log, string.Concat(build.Causes.Select(c => c.ShortDescription + "\n")), CancellationToken.None);
-            return new Started(build, job);
+            return new Claimed(build, job);
         }
         catch
         {
@@ -162,16 +188,14 @@ public sealed partial class Executors(
         }
     }
 
-    async Task RunAsync(Started started)
+    async Task RunAsync(Claimed claimed, Running entry)
     {
-        var (build, job) = started;
-        using var abort = new CancellationTokenSource();
-        var entry = new Running(build, abort);
-        running[(build.JobId, build.Number)] = entry;
+        var (build, job) = claimed;
         string result;
         try
         {
-            result = await runner.RunAsync(build, job, Environment(build, job), abort.Token, () => entry.AbortedBy);
+            var run = new BuildRun(build, job, home, Options.RootUrl, runners);
+            result = await run.RunAsync(entry.Abort.Token, () => entry.AbortedBy);
         }
         catch (Exception e)
         {
@@ -190,58 +214,72 @@ public sealed partial class Executors(
         {
             running.TryRemove((build.JobId, build.Number), out _);
             entry.Finished.TrySetResult();
+            entry.Abort.Dispose();
         }
         Log.Finished(logger, job.FullName, build.Number, result);
     }
 
-    Dictionary<string, string> Environment(Build build, Item job)
+    /// <summary>Stops the builds running here that someone asked, in any process, to stop.</summary>
+    async Task WatchAbortRequestsAsync(CancellationToken stopping)
     {
-        var number = build.Number.ToString(CultureInfo.InvariantCulture);
-        var jobUrl = Options.RootUrl + job.UrlPath;
-        var env = new Dictionary<string, string>
+        using var timer = new PeriodicTimer(AbortRequestPoll, time);
+        try
         {
-            ["BUILD_NUMBER"] = number,
-            ["BUILD_ID"] = number,
-            ["BUILD_URL"] = jobUrl + number + "/",
-            ["JOB_NAME"] = job.FullName,
-            ["JOB_BASE_NAME"] = job.Name,
-            ["JOB_URL"] = jobUrl,
-            ["WORKSPACE"] = build.Workspace,
-            ["VALET_HOME"] = home.Root,
-            ["NODE_NAME"] = build.Node,
-            ["EXECUTOR_NUMBER"] = (build.Executor - 1).ToString(CultureInfo.InvariantCulture),
-        };
-        foreach (var p in build.Parameters ?? [])
-            env[p.Name] = p.Value;
-        return env;
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                if (running.IsEmpty)
+                    continue;
+                try
+                {
+                    foreach (var request in await builds.AbortRequestsAsync(stopping))
+                    {
+                        if (running.TryGetValue((request.JobId, request.Number), out var entry))
+                            entry.Stop(request.By);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Log.AbortRequestsFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
     }
 
-    /// <summary>Aborts a running build; false when it is not running here.</summary>
-    public bool Abort(long jobId, long number, string by)
+    /// <summary>
+    /// Records on the build that <paramref name="by"/> asked it to stop, which stops it wherever it
+    /// runs; a build running here stops at once. False when the build is not running.
+    /// </summary>
+    public async Task<bool> AbortAsync(long jobId, long number, string by, CancellationToken ct)
     {
-        if (!running.TryGetValue((jobId, number), out var entry))
-            return false;
-        entry.AbortedBy ??= by;
-        entry.Abort.Cancel();
-        return true;
+        var requestedBy = await builds.RequestAbortAsync(jobId, number, by, ct);
+        if (running.TryGetValue((jobId, number), out var entry))
+            entry.Stop(requestedBy ?? by);
+        return requestedBy is not null;
     }
 
-    /// <summary>Aborts every running build of these jobs and waits until they have stopped.</summary>
+    /// <summary>Aborts every running build of these jobs and waits until those running here have stopped.</summary>
     public async Task AbortAllAsync(IReadOnlySet<long> jobIds, string by, CancellationToken ct)
     {
-        var stopping = running.Values.Where(r => jobIds.Contains(r.Build.JobId)).ToList();
-        foreach (var entry in stopping)
-            Abort(entry.Build.JobId, entry.Build.Number, by);
+        var requests = await builds.RequestAbortAllAsync(jobIds, by, ct);
+        var stopping = new List<Running>();
+        foreach (var request in requests)
+        {
+            if (running.TryGetValue((request.JobId, request.Number), out var entry))
+            {
+                entry.Stop(request.By);
+                stopping.Add(entry);
+            }
+        }
         await Task.WhenAll(stopping.Select(r => r.Finished.Task)).WaitAsync(ct);
     }
 
     public override async Task StopAsync(CancellationToken ct)
     {
         foreach (var entry in running.Values)
-        {
-            entry.AbortedBy ??= "the server shutting down";
-            await entry.Abort.CancelAsync();
-        }
+            entry.Stop("the server shutting down");
         await base.StopAsync(ct);
         await Task.WhenAll(tasks.Keys).WaitAsync(ct).ContinueWith(_ => { }, TaskScheduler.Default);
     }
@@ -253,6 +291,9 @@ public sealed partial class Executors(
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Taking an item from the queue failed")]
         public static partial void ClaimFailed(ILogger logger, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Reading the abort requests of running builds failed")]
+        public static partial void AbortRequestsFailed(ILogger logger, Exception e);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Build {Job} #{Number} failed inside Valet")]
         public static partial void BuildCrashed(ILogger logger, Exception e, string job, long number);

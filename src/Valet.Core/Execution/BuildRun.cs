@@ -1,0 +1,74 @@
+using System.Globalization;
+using Valet.Core.Items;
+
+namespace Valet.Core.Execution;
+
+/// <summary>
+/// One build, from its first console line to its result: the causes, the workspace, the environment,
+/// the console (masking the build's secrets), and the steps in order, each by the runner of its type;
+/// the first step that does not succeed ends the build with its result.
+/// </summary>
+public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners)
+{
+    /// <summary>Runs the build; <paramref name="abortedBy"/> names who stopped it once <paramref name="abort"/> is cancelled.</summary>
+    public async Task<string> RunAsync(CancellationToken abort, Func<string?> abortedBy)
+    {
+        var log = home.BuildLog(build.JobId, build.Number);
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        await File.WriteAllTextAsync(log, string.Concat(build.Causes.Select(c => c.ShortDescription + "\n")), CancellationToken.None);
+        var masker = new SecretMasker((build.Parameters ?? []).Where(p => p.IsSecret).Select(p => p.Value));
+        await using var console = new ConsoleWriter(log, masker);
+        Directory.CreateDirectory(build.Workspace);
+        await console.WriteLineAsync($"Building in workspace {build.Workspace}");
+        var result = await RunStepsAsync(console, abort);
+        if (result == BuildResult.Aborted)
+            await console.WriteLineAsync($"Aborted by {abortedBy() ?? "unknown"}");
+        await console.WriteLineAsync($"Finished: {result}");
+        return result;
+    }
+
+    async Task<string> RunStepsAsync(ConsoleWriter console, CancellationToken abort)
+    {
+        if (job.Kind == ItemKind.Pipeline)
+        {
+            // Pipeline jobs can be defined and triggered already; their engine, which will hand this
+            // build its steps, is a capability still to come.
+            await console.WriteLineAsync("Pipeline scripts cannot run on this server yet; nothing was built.");
+            return BuildResult.NotBuilt;
+        }
+        var context = new StepContext(build.Workspace, Environment(), console);
+        foreach (var step in job.Config.Steps.Select(Step.Shell))
+        {
+            if (abort.IsCancellationRequested)
+                return BuildResult.Aborted;
+            var runner = runners.GetValueOrDefault(step.Type) ?? throw new InvalidOperationException($"No runner for steps of type '{step.Type}'");
+            var result = await runner.RunAsync(step, context, abort);
+            if (result != BuildResult.Success)
+                return result;
+        }
+        return abort.IsCancellationRequested ? BuildResult.Aborted : BuildResult.Success;
+    }
+
+    /// <summary>Jenkins' variables, then the build's parameters.</summary>
+    Dictionary<string, string> Environment()
+    {
+        var number = build.Number.ToString(CultureInfo.InvariantCulture);
+        var jobUrl = rootUrl + job.UrlPath;
+        var env = new Dictionary<string, string>
+        {
+            ["BUILD_NUMBER"] = number,
+            ["BUILD_ID"] = number,
+            ["BUILD_URL"] = jobUrl + number + "/",
+            ["JOB_NAME"] = job.FullName,
+            ["JOB_BASE_NAME"] = job.Name,
+            ["JOB_URL"] = jobUrl,
+            ["WORKSPACE"] = build.Workspace,
+            ["VALET_HOME"] = home.Root,
+            ["NODE_NAME"] = build.Node,
+            ["EXECUTOR_NUMBER"] = (build.Executor - 1).ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var p in build.Parameters ?? [])
+            env[p.Name] = p.Value;
+        return env;
+    }
+}
