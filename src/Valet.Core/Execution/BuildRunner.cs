@@ -20,13 +20,13 @@ public sealed class BuildRunner(ProcessRunner processes, ValetHome home)
 
     async Task<string> RunStepsAsync(Item job, Build build, IReadOnlyDictionary<string, string> environment, ConsoleWriter console, CancellationToken abort)
     {
-        if (job.Kind == ItemKind.Pipeline)
+        if (job.Definition is PipelineJob)
         {
             // Pipeline jobs can be defined and triggered already; their engine is a capability still to come.
             await console.WriteLineAsync("Pipeline scripts cannot run on this server yet; nothing was built.");
             return BuildResult.NotBuilt;
         }
-        foreach (var step in job.Config.Steps)
+        foreach (var step in ((FreestyleJob)job.Definition).Steps)
         {
             if (abort.IsCancellationRequested)
                 return BuildResult.Aborted;

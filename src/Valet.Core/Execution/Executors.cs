@@ -127,7 +127,7 @@ public sealed partial class Executors(
         var item = await queue.ClaimAsync(s, async jobId =>
         {
             var job = jobs[jobId] = await items.GetAsync(s, jobId);
-            return job is not null && (job.Config.Concurrent || !await BuildStore.IsBuildingAsync(s, jobId));
+            return job is not null && (job.Job!.Concurrent || !await BuildStore.IsBuildingAsync(s, jobId));
         }, now);
         if (item is null)
             return null;

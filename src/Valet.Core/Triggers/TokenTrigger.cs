@@ -153,9 +153,9 @@ public sealed class TokenTrigger(
                 if (await idempotency.FindAsync(job.Id, endpoint, key, ct) is { } stored)
                     return new TriggerOutcome((int)stored.Status, null, "") { Replayed = true, ReplayedLocation = stored.Location, QueueId = QueueIdOf(stored.Location) };
             }
-            if (job.Config.Disabled)
+            if (job.Job!.Disabled)
                 return new(400, "disabled", $"{job.FullName} is disabled");
-            var hasParameters = job.Config.Parameters.Count > 0;
+            var hasParameters = job.Job.Parameters.Count > 0;
             if (r.Endpoint == TokenEndpoint.Build && hasParameters)
                 return new(400, "wrong-endpoint", $"{job.FullName} has parameters: use /buildByToken/buildWithParameters");
             if (r.Endpoint == TokenEndpoint.BuildWithParameters && !hasParameters)
@@ -166,7 +166,7 @@ public sealed class TokenTrigger(
             IReadOnlyList<ParameterValue>? values = null;
             if (hasParameters)
             {
-                var bound = ParameterBinder.Bind(job.Config.Parameters, r.Values);
+                var bound = ParameterBinder.Bind(job.Job.Parameters, r.Values);
                 if (!bound.Ok)
                     return new(400, "bad-parameter", bound.Problem!);
                 values = bound.Values;
@@ -190,7 +190,7 @@ public sealed class TokenTrigger(
 
     async Task<TriggerOutcome> PollAsync(TokenTriggerRequest r, Item job, CancellationToken ct)
     {
-        if (job.Config.PollScm is null)
+        if (!job.Job!.Triggers.OfType<PollScmTrigger>().Any())
             return new(400, "cannot-poll", $"{job.FullName} has no Poll SCM trigger");
         // The SCM poll itself is a capability still to come: the request is accepted and audited.
         if (r.IdempotencyKey is { } key)

@@ -7,7 +7,7 @@ namespace Valet.Core.Triggers;
 /// <summary>What every trigger path shares: when the build is due, from `delay` or the quiet period.</summary>
 public sealed class Triggering(ServerSettings server, TimeProvider time)
 {
-    public TimeSpan QuietPeriod(Item job) => TimeSpan.FromSeconds(job.Config.QuietPeriod ?? server.QuietPeriod);
+    public TimeSpan QuietPeriod(Item job) => TimeSpan.FromSeconds(job.Job!.QuietPeriod ?? server.QuietPeriod);
 
     /// <summary>The due time for a request's `delay` (null: the job's quiet period); false when `delay` is malformed.</summary>
     public bool TryDueAt(Item job, string? delay, out DateTimeOffset due)

@@ -25,12 +25,12 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         var delay = inputs.First("delay");
         if (!triggering.TryDueAt(job, delay, out var due))
             return Http.Error(400, "bad-delay", $"Invalid delay '{delay}': use seconds as '5sec' or milliseconds as '5000'");
-        var hasParameters = job.Config.Parameters.Count > 0;
+        var hasParameters = job.Job!.Parameters.Count > 0;
         var isPost = HttpMethods.IsPost(request.Method);
 
         if (!withParameters)
         {
-            if (job.Config.Disabled)
+            if (job.Job!.Disabled)
                 return Http.Error(409, "disabled", $"{job.FullName} is not buildable");
             if (hasParameters && !isPost)
                 return ParametersForm(job);
@@ -40,7 +40,7 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
             return refusal!;
         if (withParameters)
         {
-            if (job.Config.Disabled)
+            if (job.Job!.Disabled)
                 return Http.Error(409, "disabled", $"{job.FullName} is not buildable");
             if (!hasParameters)
                 return Http.Error(400, "wrong-endpoint", $"{job.FullName} has no parameters: use /build");
@@ -66,7 +66,7 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         }
         else if (hasParameters)
         {
-            var bound = ParameterBinder.Bind(job.Config.Parameters, inputs.Values);
+            var bound = ParameterBinder.Bind(job.Job!.Parameters, inputs.Values);
             if (!bound.Ok)
                 return Http.Error(400, "bad-parameter", bound.Problem!);
             values = bound.Values;
@@ -126,7 +126,7 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
                 if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String)
                     return new(null, null, "each parameter in 'json' needs a string 'name'");
                 var name = n.GetString()!;
-                if (job.Config.Parameters.All(p => p.Name != name))
+                if (job.Job!.Parameters.All(p => p.Name != name))
                     return new(null, name, $"'{job.FullName}' has no parameter '{name}'");
                 var value = e.TryGetProperty("value", out var v) ? v.ValueKind switch
                 {
@@ -145,13 +145,13 @@ public sealed class CoreTriggers(Triggering triggering, BuildQueue queue, JobTok
         {
             return new(null, null, $"the 'json' value is not valid JSON: {e.Message}");
         }
-        return ParameterBinder.Bind(job.Config.Parameters, name => sent.TryGetValue(name, out var l) ? l : []);
+        return ParameterBinder.Bind(job.Job!.Parameters, name => sent.TryGetValue(name, out var l) ? l : []);
     }
 
     /// <summary>A GET of a parameterized job's `build`: the form to fill in, as Jenkins shows it.</summary>
     static IResult ParametersForm(Item job)
     {
-        var fields = string.Concat(job.Config.Parameters.Select(p =>
+        var fields = string.Concat(job.Job!.Parameters.Select(p =>
             $"<p><label>{System.Net.WebUtility.HtmlEncode(p.Name)} <input name=\"{System.Net.WebUtility.HtmlEncode(p.Name)}\" value=\"{(p.Type == ParameterType.Password ? "" : System.Net.WebUtility.HtmlEncode(p.DefaultValue))}\"></label></p>"));
         var html = $"<!DOCTYPE html><html><head><title>{System.Net.WebUtility.HtmlEncode(job.FullName)}</title></head><body><h1>This build requires parameters</h1><form method=\"post\" action=\"buildWithParameters\">{fields}<button>Build</button></form></body></html>";
         return new HtmlResult(405, html);

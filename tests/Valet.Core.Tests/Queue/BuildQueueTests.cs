@@ -10,7 +10,7 @@ public sealed class BuildQueueTests
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    static readonly ItemConfig Parameterized = new()
+    static readonly FreestyleJob Parameterized = new()
     {
         Parameters =
         [
