@@ -11,14 +11,16 @@ public static class JsonConfig
 {
     public static ConfigDocument Read(string source, string text)
     {
+        // The reader refuses an empty body; like an empty YAML file, it holds nothing.
+        if (string.IsNullOrWhiteSpace(text))
+            return new(null, []);
         var bytes = Encoding.UTF8.GetBytes(text);
         var lines = new Lines(bytes);
         var reader = new Utf8JsonReader(bytes);
         var errors = new List<ConfigError>();
         try
         {
-            if (!reader.Read())
-                return new(null, []);
+            reader.Read();
             var root = Node(ref reader, "", source, lines, errors);
             // The reader refuses a second value after the first only when asked for it.
             reader.Read();
