@@ -42,9 +42,9 @@ public sealed class TempStore : IAsyncDisposable
         await Db.OpenAsync(TestContext.Current.CancellationToken);
     }
 
-    public async Task<Item> CreateAsync(string fullName, ItemConfig? config = null)
+    public async Task<Item> CreateAsync(string fullName, ItemDefinition? definition = null)
     {
-        var (outcome, item) = await Db.WriteAsync(s => Items.SaveAsync(s, fullName, config ?? new ItemConfig(), null, createParents: true),
+        var (outcome, item) = await Db.WriteAsync(s => Items.SaveAsync(s, fullName, definition ?? new FreestyleJob(), null, createParents: true),
             TestContext.Current.CancellationToken);
         Assert.Equal(ItemStore.SaveOutcome.Created, outcome);
         return item!;

@@ -31,7 +31,7 @@ public sealed class ConfigApplier(Database db, ItemStore items, JobTokens tokens
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         foreach (var entry in config.Folders.Concat(config.Jobs).OrderBy(e => ItemName.Segments(e.FullName).Length))
         {
-            var (outcome, item) = await items.SaveAsync(s, entry.FullName, entry.Config, source, createParents: true);
+            var (outcome, item) = await items.SaveAsync(s, entry.FullName, entry.Definition, source, createParents: true);
             switch (outcome)
             {
                 case ItemStore.SaveOutcome.ParentNotFolder:

@@ -8,16 +8,15 @@ public static class ConfigWriter
 {
     public static JsonObject Entry(Item item)
     {
-        var c = item.Config;
         var o = new JsonObject { ["name"] = item.FullName };
-        if (item.IsFolder)
+        if (item.Job is not { } c)
         {
             o["type"] = "folder";
-            o["description"] = c.Description;
-            AddPermissions(o, c);
+            o["description"] = item.Definition.Description;
+            AddPermissions(o, item.Definition);
             return o;
         }
-        o["type"] = c.Kind == ItemKind.Pipeline ? "pipeline" : "freestyle";
+        o["type"] = c is PipelineJob ? "pipeline" : "freestyle";
         o["description"] = c.Description;
         o["disabled"] = c.Disabled;
         o["concurrent"] = c.Concurrent;
@@ -27,21 +26,29 @@ public static class ConfigWriter
             o["parameters"] = new JsonArray([.. c.Parameters.Select(Parameter)]);
         if (c.Scm is { } scm)
             o["scm"] = new JsonObject { ["git"] = new JsonObject { ["url"] = scm.Url, ["branch"] = scm.Branch } };
-        if (c.PollScm is not null || c.Cron is not null)
+        if (c.Triggers.Count > 0)
         {
             var triggers = new JsonObject();
-            if (c.PollScm is not null)
-                triggers["pollScm"] = c.PollScm;
-            if (c.Cron is not null)
-                triggers["cron"] = c.Cron;
+            foreach (var trigger in c.Triggers)
+            {
+                switch (trigger)
+                {
+                    case PollScmTrigger poll:
+                        triggers["pollScm"] = poll.Spec;
+                        break;
+                    case CronTrigger cron:
+                        triggers["cron"] = cron.Spec;
+                        break;
+                }
+            }
             o["triggers"] = triggers;
         }
-        if (c.Kind == ItemKind.Freestyle)
-            o["steps"] = new JsonArray([.. c.Steps.Select(step => (JsonNode)new JsonObject { ["sh"] = step })]);
-        if (c.Script is not null)
-            o["script"] = c.Script;
-        if (c.ScriptPath is not null)
-            o["scriptPath"] = c.ScriptPath;
+        if (c is FreestyleJob freestyle)
+            o["steps"] = new JsonArray([.. freestyle.Steps.Select(step => (JsonNode)new JsonObject { ["sh"] = step })]);
+        if (c is PipelineJob { Script: { } script })
+            o["script"] = script;
+        if (c is PipelineJob { ScriptPath: { } scriptPath })
+            o["scriptPath"] = scriptPath;
         AddPermissions(o, c);
         return o;
     }
@@ -61,7 +68,7 @@ public static class ConfigWriter
         return o;
     }
 
-    static void AddPermissions(JsonObject o, ItemConfig c)
+    static void AddPermissions(JsonObject o, ItemDefinition c)
     {
         if (c.Permissions.Count == 0)
             return;

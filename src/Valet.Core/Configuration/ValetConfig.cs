@@ -39,5 +39,5 @@ public sealed record TriggerGuardSettings
     public int WindowSeconds { get; init; } = 60;
 }
 
-/// <summary>A folder or job entry: its full name, configuration, and for jobs the `authToken` value.</summary>
-public sealed record ItemEntry(string FullName, ItemConfig Config, string? AuthToken);
+/// <summary>A folder or job entry: its full name, definition, and for jobs the `authToken` value.</summary>
+public sealed record ItemEntry(string FullName, ItemDefinition Definition, string? AuthToken);

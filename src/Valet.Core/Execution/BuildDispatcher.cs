@@ -165,7 +165,7 @@ public sealed partial class BuildDispatcher(
             var build = await builds.StartAsync(s, item, number, slot, workspace, Options.NodeName, now);
             // The claim skipped jobs holding a slot; a conflict here means another process took this
             // job's slot since, and throwing rolls this claim back so the item waits.
-            if (!job.Config.Concurrent && !await BuildStore.TakeSlotAsync(s, build))
+            if (!job.Job!.Concurrent && !await BuildStore.TakeSlotAsync(s, build))
                 throw new InvalidOperationException($"{job.FullName} started building elsewhere while queue item {item.Id} was claimed");
             await BuildQueue.MarkLeftAsync(s, item.Id, build.Number, Options.NodeName, now);
             return new Claimed(build, job);

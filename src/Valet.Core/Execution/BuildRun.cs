@@ -29,7 +29,7 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, string rootU
 
     async Task<string> RunStepsAsync(ConsoleWriter console, CancellationToken abort)
     {
-        if (job.Kind == ItemKind.Pipeline)
+        if (job.Definition is not FreestyleJob freestyle)
         {
             // Pipeline jobs can be defined and triggered already; their engine, which will hand this
             // build its steps, is a capability still to come.
@@ -37,7 +37,7 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, string rootU
             return BuildResult.NotBuilt;
         }
         var context = new StepContext(build.Workspace, Environment(), console);
-        foreach (var step in job.Config.Steps.Select(Step.Shell))
+        foreach (var step in freestyle.Steps.Select(Step.Shell))
         {
             if (abort.IsCancellationRequested)
                 return BuildResult.Aborted;

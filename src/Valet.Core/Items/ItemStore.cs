@@ -10,18 +10,18 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
 
     sealed record Row(long Id, long? ParentId, string Name, string FullName, string Config, string? ManagedBy, long NextBuildNumber);
 
-    Item ToItem(Row r) => new(r.Id, r.ParentId, r.Name, r.FullName, MapPasswordDefaults(Json.Read<ItemConfig>(r.Config), secrets.Decrypt), r.ManagedBy, r.NextBuildNumber);
+    Item ToItem(Row r) => new(r.Id, r.ParentId, r.Name, r.FullName, MapPasswordDefaults(StoredDefinition.Read(r.Config), secrets.Decrypt), r.ManagedBy, r.NextBuildNumber);
 
     /// <summary>Password parameters' defaults are kept encrypted at rest, like their values.</summary>
-    string Serialize(ItemConfig config) => Json.Write(MapPasswordDefaults(config, secrets.Encrypt));
+    string Serialize(ItemDefinition definition) => StoredDefinition.Write(MapPasswordDefaults(definition, secrets.Encrypt));
 
-    static ItemConfig MapPasswordDefaults(ItemConfig config, Func<string, string> map) =>
-        config.Parameters.Any(p => p.Type == ParameterType.Password && !string.IsNullOrEmpty(p.Default))
-            ? config with
+    static ItemDefinition MapPasswordDefaults(ItemDefinition definition, Func<string, string> map) =>
+        definition is JobDefinition job && job.Parameters.Any(p => p.Type == ParameterType.Password && !string.IsNullOrEmpty(p.Default))
+            ? job with
             {
-                Parameters = [.. config.Parameters.Select(p => p.Type == ParameterType.Password && !string.IsNullOrEmpty(p.Default) ? p with { Default = map(p.Default) } : p)],
+                Parameters = [.. job.Parameters.Select(p => p.Type == ParameterType.Password && !string.IsNullOrEmpty(p.Default) ? p with { Default = map(p.Default) } : p)],
             }
-            : config;
+            : definition;
 
     // Paths by full key: every trigger and API request resolves one.
     readonly ReadCache<string, IReadOnlyList<Item>> paths = new();
@@ -76,7 +76,7 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
     /// Creates or replaces an item. With <paramref name="createParents"/> missing parents become folders
     /// (the config file's rule); otherwise a missing parent is refused. Runs inside a write session.
     /// </summary>
-    public async Task<(SaveOutcome Outcome, Item? Item)> SaveAsync(Session s, string fullName, ItemConfig config, string? managedBy, bool createParents)
+    public async Task<(SaveOutcome Outcome, Item? Item)> SaveAsync(Session s, string fullName, ItemDefinition definition, string? managedBy, bool createParents)
     {
         paths.InvalidateWith(s);
         var segments = ItemName.Segments(fullName);
@@ -90,7 +90,7 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
             {
                 if (!createParents)
                     return (SaveOutcome.ParentMissing, null);
-                parent = await InsertAsync(s, parentId, segments[i], parentName, new ItemConfig { Kind = ItemKind.Folder }, null, now);
+                parent = await InsertAsync(s, parentId, segments[i], parentName, new Folder(), null, now);
             }
             else if (!parent.IsFolder)
             {
@@ -100,23 +100,23 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
         }
         var existing = await FindAsync(s, fullName);
         if (existing is null)
-            return (SaveOutcome.Created, await InsertAsync(s, parentId, segments[^1], string.Join('/', segments), config, managedBy, now));
-        if (existing.IsFolder != (config.Kind == ItemKind.Folder))
+            return (SaveOutcome.Created, await InsertAsync(s, parentId, segments[^1], string.Join('/', segments), definition, managedBy, now));
+        if (existing.IsFolder != (definition is Folder))
             return (SaveOutcome.KindChanged, existing);
         await s.ExecuteAsync("UPDATE item SET config = @config, kind = @kind, managed_by = @managedBy WHERE id = @id",
-            new { config = Serialize(config), kind = config.Kind.ToString(), managedBy, id = existing.Id });
-        return (SaveOutcome.Updated, existing with { Config = config, ManagedBy = managedBy });
+            new { config = Serialize(definition), kind = StoredDefinition.Kind(definition), managedBy, id = existing.Id });
+        return (SaveOutcome.Updated, existing with { Definition = definition, ManagedBy = managedBy });
     }
 
-    async Task<Item> InsertAsync(Session s, long? parentId, string name, string fullName, ItemConfig config, string? managedBy, long now)
+    async Task<Item> InsertAsync(Session s, long? parentId, string name, string fullName, ItemDefinition definition, string? managedBy, long now)
     {
         var id = await s.QuerySingleAsync<long>(
             """
             INSERT INTO item (parent_id, name, full_name, full_key, kind, config, managed_by, created_at)
             VALUES (@parentId, @name, @fullName, @key, @kind, @config, @managedBy, @now) RETURNING id
             """,
-            new { parentId, name, fullName, key = FullKey(fullName), kind = config.Kind.ToString(), config = Serialize(config), managedBy, now });
-        return new Item(id, parentId, name, fullName, config, managedBy, 1);
+            new { parentId, name, fullName, key = FullKey(fullName), kind = StoredDefinition.Kind(definition), config = Serialize(definition), managedBy, now });
+        return new Item(id, parentId, name, fullName, definition, managedBy, 1);
     }
 
     /// <summary>Deletes an item and everything below it (builds, queue items and tokens go with it).</summary>

@@ -23,7 +23,7 @@ public sealed record QueueStatus(QueueStage Stage, string? Why)
             var seconds = (item.DueAt - now) / 1000.0;
             return new(QueueStage.Waiting, string.Create(CultureInfo.InvariantCulture, $"In the quiet period. Expires in {seconds:0.#} sec"));
         }
-        if (!job.Config.Concurrent && runningNumber is { } n)
+        if (!job.Job!.Concurrent && runningNumber is { } n)
             return new(QueueStage.Blocked, $"Build #{n} is already in progress");
         return new(QueueStage.Buildable, "Waiting for next available executor");
     }

@@ -40,7 +40,7 @@ public sealed class Authorizer
             return true;
         foreach (var item in path ?? [])
         {
-            if (Grants(caller, item.Config.Permissions).Contains(permission))
+            if (Grants(caller, item.Definition.Permissions).Contains(permission))
                 return true;
         }
         return false;

@@ -79,9 +79,9 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
     public bool DelayIsValid(string? delay) => delay is null || DueAt(delay, TimeSpan.Zero) is not null;
 
     /// <summary>Why the job cannot build now, or null.</summary>
-    public static NotBuildableReason? NotBuildable(Item job) => job.Config.Disabled ? NotBuildableReason.Disabled : null;
+    public static NotBuildableReason? NotBuildable(Item job) => job.Job!.Disabled ? NotBuildableReason.Disabled : null;
 
-    public TimeSpan QuietPeriod(Item job) => TimeSpan.FromSeconds(job.Config.QuietPeriod ?? server.QuietPeriod);
+    public TimeSpan QuietPeriod(Item job) => TimeSpan.FromSeconds(job.Job!.QuietPeriod ?? server.QuietPeriod);
 
     DateTimeOffset? DueAt(string? delay, TimeSpan quietPeriod)
     {
@@ -98,7 +98,7 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
             return new BuildOutcome.Replayed(earlier);
         if (NotBuildable(job) is { } why)
             return new BuildOutcome.NotBuildable(why);
-        var definitions = job.Config.Parameters;
+        var definitions = job.Job!.Parameters;
         var bound = (request.Parameters, definitions.Count > 0) switch
         {
             (ParameterInput.Named, false) => null,
@@ -137,7 +137,7 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
             return new BuildOutcome.Replayed(earlier);
         if (NotBuildable(job) is { } why)
             return new BuildOutcome.NotBuildable(why);
-        if (job.Config.PollScm is null)
+        if (!job.Job!.Triggers.OfType<PollScmTrigger>().Any())
             return new BuildOutcome.CannotPoll();
         // TODO(#21): hand the job to the SCM poller; until then the request is accepted and audited.
         var scheduled = new BuildOutcome.PollScheduled();

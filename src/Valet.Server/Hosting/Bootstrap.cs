@@ -67,9 +67,8 @@ public static class Bootstrap
         var db = services.GetRequiredService<Database>();
         var items = services.GetRequiredService<ItemStore>();
         var tokens = services.GetRequiredService<JobTokens>();
-        var config = new ItemConfig
+        var config = new FreestyleJob
         {
-            Kind = ItemKind.Freestyle,
             Description = "An example job: trigger it with its token and read its console.",
             QuietPeriod = 0,
             Parameters = [new ParameterDefinition { Type = ParameterType.String, Name = "name", Default = "world", Description = "Who to greet" }],

@@ -69,10 +69,10 @@ public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess
             return Http.Error(400, "bad-config", "config.json: the body must be an item entry (a JSON object)");
         if (!string.Equals(ItemName.Key(entry.FullName), ItemName.Key(fullName), StringComparison.Ordinal))
             return Http.Error(400, "bad-config", $"config.json: name '{entry.FullName}' does not match the URL's '{fullName}'");
-        if (item is not null && item.IsFolder != (entry.Config.Kind == ItemKind.Folder))
+        if (item is not null && item.IsFolder != (entry.Definition is Folder))
             return Http.Error(400, "bad-config", $"{fullName} is a {(item.IsFolder ? "folder" : "job")}; an item's type cannot change");
 
-        var (outcome, saved) = await db.WriteAsync(s => items.SaveAsync(s, fullName, entry.Config, null, createParents: false), ct);
+        var (outcome, saved) = await db.WriteAsync(s => items.SaveAsync(s, fullName, entry.Definition, null, createParents: false), ct);
         return outcome switch
         {
             ItemStore.SaveOutcome.Created => Http.Empty(201, Http.BaseUrl(context) + saved!.UrlPath),

@@ -9,18 +9,18 @@ public sealed class ApiModels(TimeProvider time)
 {
     const int Always = 999;
 
-    public static string JobClass(Item item) => item.Kind switch
+    public static string JobClass(Item item) => item switch
     {
-        ItemKind.Folder => "com.cloudbees.hudson.plugins.folder.Folder",
-        ItemKind.Pipeline => "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+        { IsFolder: true } => "com.cloudbees.hudson.plugins.folder.Folder",
+        { Definition: PipelineJob } => "org.jenkinsci.plugins.workflow.job.WorkflowJob",
         _ => "hudson.model.FreeStyleProject",
     };
 
-    static string BuildClass(Item job) => job.Kind == ItemKind.Pipeline ? "org.jenkinsci.plugins.workflow.job.WorkflowRun" : "hudson.model.FreeStyleBuild";
+    static string BuildClass(Item job) => job.Definition is PipelineJob ? "org.jenkinsci.plugins.workflow.job.WorkflowRun" : "hudson.model.FreeStyleBuild";
 
     public static string Color(Item job, Build? lastCompleted, bool building)
     {
-        if (job.Config.Disabled)
+        if (job.Job!.Disabled)
             return "disabled";
         var color = lastCompleted?.Result switch
         {
@@ -61,7 +61,7 @@ public sealed class ApiModels(TimeProvider time)
         new ApiObject("hudson.model.AllView").Add("name", "all", 2).Add("url", baseUrl, 2).Add("jobs", jobs.ToList());
 
     ApiObject Identity(ApiObject o, Item item, string baseUrl) => o
-        .Add("description", item.Config.Description)
+        .Add("description", item.Definition.Description)
         .Add("displayName", item.Name)
         .Add("displayNameOrNull", null)
         .Add("fullDisplayName", string.Join(" » ", ItemName.Segments(item.FullName)))
@@ -87,12 +87,12 @@ public sealed class ApiModels(TimeProvider time)
         var completed = builds.Where(b => !b.Building).ToList();
         ApiObject? Ref(Build? b) => b is null ? null : BuildRef(job, b, baseUrl);
         var o = Identity(new ApiObject(JobClass(job)), job, baseUrl);
-        var definitions = job.Config.Parameters.Count == 0 ? null : ParameterDefinitions(job);
+        var definitions = job.Job!.Parameters.Count == 0 ? null : ParameterDefinitions(job);
         var actions = new List<object?>();
         if (definitions is not null)
             actions.Add(ParameterDefinitions(job));
         o.Add("actions", actions)
-            .Add("buildable", !job.Config.Disabled)
+            .Add("buildable", !job.Job!.Disabled)
             .Add("builds", builds.Take(100).Select(b => (object?)BuildRef(job, b, baseUrl)).ToList())
             .Add("allBuilds", builds.Select(b => (object?)BuildRef(job, b, baseUrl)).ToList(), ApiObject.TreeOnly)
             .Add("color", Color(job, completed.FirstOrDefault(), builds.Any(b => b.Building)), 2)
@@ -110,16 +110,16 @@ public sealed class ApiModels(TimeProvider time)
             .Add("nextBuildNumber", job.NextBuildNumber)
             .Add("property", definitions is null ? new List<object?>() : new List<object?> { ParameterDefinitions(job, withValueName: true) }, inline: true)
             .Add("queueItem", state.Queued.Count == 0 ? null : QueueItem(state.Queued[0], job, baseUrl, state.RunningNumber, withActions: false))
-            .Add("concurrentBuild", job.Config.Concurrent)
-            .Add("disabled", job.Config.Disabled);
-        if (job.Kind == ItemKind.Freestyle)
-            o.Add("scm", new ApiObject(job.Config.Scm is null ? "hudson.scm.NullSCM" : "hudson.plugins.git.GitSCM"));
+            .Add("concurrentBuild", job.Job!.Concurrent)
+            .Add("disabled", job.Job!.Disabled);
+        if (job.Definition is FreestyleJob)
+            o.Add("scm", new ApiObject(job.Job!.Scm is null ? "hudson.scm.NullSCM" : "hudson.plugins.git.GitSCM"));
         return o;
     }
 
     static ApiObject ParameterDefinitions(Item job, bool withValueName = false) =>
         new ApiObject("hudson.model.ParametersDefinitionProperty").Add("parameterDefinitions",
-            job.Config.Parameters.Select(p => (object?)Definition(p, withValueName)).ToList(), 2);
+            job.Job!.Parameters.Select(p => (object?)Definition(p, withValueName)).ToList(), 2);
 
     static ApiObject Definition(ParameterDefinition p, bool withValueName)
     {
@@ -213,7 +213,7 @@ public sealed class ApiModels(TimeProvider time)
             .Add("url", BuildUrl(job, build, baseUrl), 2)
             .Add("builtOn", "")
             .Add("culprits", new List<object?>());
-        if (job.Kind == ItemKind.Pipeline)
+        if (job.Definition is PipelineJob)
             o.Add("changeSets", new List<object?>());
         else
             o.Add("changeSet", new ApiObject("hudson.scm.EmptyChangeLogSet").Add("items", new List<object?>(), 2).Add("kind", null, 2));

@@ -24,7 +24,7 @@ public sealed class CoreTriggers(BuildRequests builds, JobTokens tokens, ItemAcc
         var delay = inputs.First("delay");
         if (!builds.DelayIsValid(delay))
             return Http.Error(400, "bad-delay", BuildRequests.DelayProblem(delay!));
-        var hasParameters = job.Config.Parameters.Count > 0;
+        var hasParameters = job.Job!.Parameters.Count > 0;
         var isPost = HttpMethods.IsPost(request.Method);
 
         if (!withParameters)
@@ -102,7 +102,7 @@ public sealed class CoreTriggers(BuildRequests builds, JobTokens tokens, ItemAcc
     /// <summary>A GET of a parameterized job's `build`: the form to fill in, as Jenkins shows it.</summary>
     static IResult ParametersForm(Item job)
     {
-        var fields = string.Concat(job.Config.Parameters.Select(p =>
+        var fields = string.Concat(job.Job!.Parameters.Select(p =>
             $"<p><label>{System.Net.WebUtility.HtmlEncode(p.Name)} <input name=\"{System.Net.WebUtility.HtmlEncode(p.Name)}\" value=\"{(p.Type == ParameterType.Password ? "" : System.Net.WebUtility.HtmlEncode(p.DefaultValue))}\"></label></p>"));
         var html = $"<!DOCTYPE html><html><head><title>{System.Net.WebUtility.HtmlEncode(job.FullName)}</title></head><body><h1>This build requires parameters</h1><form method=\"post\" action=\"buildWithParameters\">{fields}<button>Build</button></form></body></html>";
         return new HtmlResult(405, html);

@@ -112,25 +112,21 @@ public sealed class ConfigFileTests
         var folder = Assert.Single(config.Folders);
         Assert.Equal("team", folder.FullName);
         Assert.Null(folder.AuthToken);
-        Assert.Equal(ItemKind.Folder, folder.Config.Kind);
-        Assert.Equal("Team A", folder.Config.Description);
-        Assert.Equal(["Job/Read", "Job/Build"], folder.Config.Permissions["bob"]);
+        var f = Assert.IsType<Folder>(folder.Definition);
+        Assert.Equal("Team A", f.Description);
+        Assert.Equal(["Job/Read", "Job/Build"], f.Permissions["bob"]);
 
         var job = Assert.Single(config.Jobs);
         Assert.Equal("team/app/deploy", job.FullName);
         Assert.Equal("tok-123", job.AuthToken);
-        var c = job.Config;
-        Assert.Equal(ItemKind.Freestyle, c.Kind);
+        var c = Assert.IsType<FreestyleJob>(job.Definition);
         Assert.Equal("Deploys the app", c.Description);
         Assert.False(c.Disabled);
         Assert.False(c.Concurrent);
         Assert.Equal(0, c.QuietPeriod);
         Assert.Equal(new GitScm("https://example.com/repo.git", "main"), c.Scm);
-        Assert.Equal("H/5 * * * *", c.PollScm);
-        Assert.Equal("H 2 * * 1-5", c.Cron);
+        Assert.Equal([new PollScmTrigger("H/5 * * * *"), new CronTrigger("H 2 * * 1-5")], c.Triggers);
         Assert.Equal(["echo \"Building $Type #${BUILD_NUMBER}\"\n"], c.Steps);
-        Assert.Null(c.Script);
-        Assert.Null(c.ScriptPath);
         Assert.Empty(c.Permissions);
 
         Assert.Equal(5, c.Parameters.Count);
@@ -185,11 +181,11 @@ public sealed class ConfigFileTests
         Assert.Equal(new TriggerGuardSettings(), config.Security.TriggerGuard);
         var job = Assert.Single(config.Jobs);
         Assert.Null(job.AuthToken);
-        Assert.Equal(ItemKind.Freestyle, job.Config.Kind);
-        Assert.Equal("", job.Config.Description);
-        Assert.Null(job.Config.QuietPeriod);
-        Assert.Null(job.Config.PollScm);
-        Assert.Empty(job.Config.Steps);
+        var definition = Assert.IsType<FreestyleJob>(job.Definition);
+        Assert.Equal("", definition.Description);
+        Assert.Null(definition.QuietPeriod);
+        Assert.Empty(definition.Triggers);
+        Assert.Empty(definition.Steps);
     }
 
     [Fact]
@@ -257,8 +253,8 @@ public sealed class ConfigFileTests
                   pipeline { agent any; stages { stage('B') { steps { sh 'echo ${UNSET_ONE}' } } } }
             """);
 
-        Assert.Equal(["echo ${UNSET_ONE} ${x:-y} $${N}", "echo ${#x} ${BUILD_NUMBER}\n"], config.Jobs[0].Config.Steps);
-        Assert.Equal("pipeline { agent any; stages { stage('B') { steps { sh 'echo ${UNSET_ONE}' } } } }", config.Jobs[1].Config.Script);
+        Assert.Equal(["echo ${UNSET_ONE} ${x:-y} $${N}", "echo ${#x} ${BUILD_NUMBER}\n"], Assert.IsType<FreestyleJob>(config.Jobs[0].Definition).Steps);
+        Assert.Equal("pipeline { agent any; stages { stage('B') { steps { sh 'echo ${UNSET_ONE}' } } } }", Assert.IsType<PipelineJob>(config.Jobs[1].Definition).Script);
     }
 
     [Fact]
@@ -273,7 +269,7 @@ public sealed class ConfigFileTests
             """);
 
         Assert.Equal(4, config.Server.Executors);
-        Assert.True(config.Jobs[0].Config.Concurrent);
+        Assert.True(Assert.IsAssignableFrom<JobDefinition>(config.Jobs[0].Definition).Concurrent);
     }
 
     [Fact]
@@ -310,8 +306,7 @@ public sealed class ConfigFileTests
                 scm: { git: { url: /srv/repo } }
             """);
 
-        var job = config.Jobs[0].Config;
-        Assert.Equal(ItemKind.Pipeline, job.Kind);
+        var job = Assert.IsType<PipelineJob>(config.Jobs[0].Definition);
         Assert.Equal("Jenkinsfile", job.ScriptPath);
         Assert.Equal(new GitScm("/srv/repo", "main"), job.Scm);
     }
@@ -329,10 +324,11 @@ public sealed class ConfigFileTests
                   - { type: boolean, name: C }
             """);
 
-        Assert.True(config.Jobs[0].Config.Disabled);
-        Assert.False(config.Jobs[0].Config.Concurrent);
-        Assert.Equal("true", config.Jobs[0].Config.Parameters[0].Default);
-        Assert.Equal("false", config.Jobs[0].Config.Parameters[1].Default);
+        var job = Assert.IsAssignableFrom<JobDefinition>(config.Jobs[0].Definition);
+        Assert.True(job.Disabled);
+        Assert.False(job.Concurrent);
+        Assert.Equal("true", job.Parameters[0].Default);
+        Assert.Equal("false", job.Parameters[1].Default);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class BuildDispatcherTests
 
     static readonly Cause ByAlice = Cause.User("alice", "Alice");
 
-    static readonly ItemConfig Slow = new() { Steps = ["echo started\nsleep 300"] };
+    static readonly FreestyleJob Slow = new() { Steps = ["echo started\nsleep 300"] };
 
     /// <summary>A dispatcher with real processes on a temp store. The clock is the real one: builds take real time.</summary>
     sealed class Executors : IAsyncDisposable
@@ -43,7 +43,7 @@ public sealed class BuildDispatcherTests
         }
 
         public Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values = null) =>
-            Queue.EnqueueAsync(job, values, ByAlice, TimeProvider.System.GetUtcNow(), null, Ct);
+            Queue.EnqueueAsync(job, values, ByAlice, TimeProvider.System.GetUtcNow(), Ct);
 
         public string Console(Item job, long number) =>
             File.Exists(Store.Home.BuildLog(job.Id, number)) ? File.ReadAllText(Store.Home.BuildLog(job.Id, number)) : "";
@@ -71,7 +71,7 @@ public sealed class BuildDispatcherTests
     public async Task A_build_writes_its_causes_first_then_runs_its_steps_in_its_workspace_and_frees_its_job()
     {
         await using var store = await TempStore.OpenAsync();
-        var job = await store.CreateAsync("team/hello", new ItemConfig { Steps = ["echo \"hello from $JOB_NAME #$BUILD_NUMBER at $BUILD_URL\""] });
+        var job = await store.CreateAsync("team/hello", new FreestyleJob { Steps = ["echo \"hello from $JOB_NAME #$BUILD_NUMBER at $BUILD_URL\""] });
         await using var executors = await Executors.StartAsync(store);
         var (queueId, _) = await executors.EnqueueAsync(job);
 
@@ -150,7 +150,7 @@ public sealed class BuildDispatcherTests
     public async Task A_job_that_does_not_build_concurrently_starts_its_next_build_only_after_the_running_one_ends()
     {
         await using var store = await TempStore.OpenAsync();
-        var job = await store.CreateAsync("serial", new ItemConfig
+        var job = await store.CreateAsync("serial", new FreestyleJob
         {
             Parameters = [new() { Type = ParameterType.String, Name = "P" }],
             Steps = ["echo \"run $P\"\ntest \"$P\" = second || sleep 300"],
@@ -189,7 +189,7 @@ public sealed class BuildDispatcherTests
     public async Task Builds_found_running_at_start_are_recorded_aborted_and_free_their_job_for_the_next_build()
     {
         await using var store = await TempStore.OpenAsync();
-        var job = await store.CreateAsync("serial", new ItemConfig { Steps = ["echo next"] });
+        var job = await store.CreateAsync("serial", new FreestyleJob { Steps = ["echo next"] });
         var builds = new BuildStore(store.Db, store.Secrets);
         // What a crash leaves: a running build holding its job's slot, and an item queued behind it.
         await store.Db.WriteAsync(async s =>
@@ -199,7 +199,7 @@ public sealed class BuildDispatcherTests
                 store.Home.Workspace("serial", 1), "built-in", TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
             Assert.True(await BuildStore.TakeSlotAsync(s, build));
         }, Ct);
-        await new BuildQueue(store.Db, store.Secrets, TimeProvider.System).EnqueueAsync(job, null, ByAlice, TimeProvider.System.GetUtcNow(), null, Ct);
+        await new BuildQueue(store.Db, store.Secrets, TimeProvider.System).EnqueueAsync(job, null, ByAlice, TimeProvider.System.GetUtcNow(), Ct);
 
         await using var executors = await Executors.StartAsync(store);
 

@@ -11,7 +11,7 @@ public sealed class BuildQueueTests
 {
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    static readonly ItemConfig Parameterized = new()
+    static readonly FreestyleJob Parameterized = new()
     {
         Parameters =
         [
@@ -384,7 +384,7 @@ public sealed class BuildQueueTests
         await using var store = await TempStore.OpenAsync();
         var job = await store.CreateAsync("serial");
         var queue = Queue(store);
-        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), null, Ct);
+        var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
         var running = await TakeBuildSlotAsync(store, job);
         var now = store.Time.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -11,7 +11,7 @@ public sealed class QueueStatusTests
     static QueueItem Item(QueueState state = QueueState.Queued, long dueAt = Now) =>
         new(42, 7, state, dueAt, Now - 1000, null, [Cause.Scm], null, state == QueueState.Queued ? null : Now);
 
-    static Item Job(bool concurrent = false) => new(7, null, "p", "p", new ItemConfig { Concurrent = concurrent }, null, 3);
+    static Item Job(bool concurrent = false) => new(7, null, "p", "p", new FreestyleJob { Concurrent = concurrent }, null, 3);
 
     [Theory]
     [InlineData(5000, "In the quiet period. Expires in 5 sec")]

@@ -16,10 +16,10 @@ public sealed class AuthorizerTests
     static Authorizer With(Dictionary<string, IReadOnlyList<string>> permissions) => new(new SecuritySettings { Permissions = permissions });
 
     static Item Folder(string fullName, Dictionary<string, IReadOnlyList<string>>? grants = null) =>
-        new(fullName.Length, null, fullName.Split('/')[^1], fullName, new ItemConfig { Kind = ItemKind.Folder, Permissions = grants ?? new Dictionary<string, IReadOnlyList<string>>() }, null, 1);
+        new(fullName.Length, null, fullName.Split('/')[^1], fullName, new Folder { Permissions = grants ?? new Dictionary<string, IReadOnlyList<string>>() }, null, 1);
 
     static Item Job(string fullName, Dictionary<string, IReadOnlyList<string>>? grants = null) =>
-        new(100 + fullName.Length, null, fullName.Split('/')[^1], fullName, new ItemConfig { Permissions = grants ?? new Dictionary<string, IReadOnlyList<string>>() }, null, 1);
+        new(100 + fullName.Length, null, fullName.Split('/')[^1], fullName, new FreestyleJob { Permissions = grants ?? new Dictionary<string, IReadOnlyList<string>>() }, null, 1);
 
     [Fact]
     public void By_default_the_admin_holds_every_permission()

@@ -12,7 +12,7 @@ public sealed class BuildRequestsTests
 
     static readonly Cause Remote = Cause.Remote("10.0.0.7", null);
 
-    static readonly ItemConfig WithParameters = new()
+    static readonly FreestyleJob WithParameters = new()
     {
         Parameters =
         [
@@ -72,7 +72,7 @@ public sealed class BuildRequestsTests
     public async Task A_disabled_job_is_not_buildable_and_nothing_is_queued()
     {
         await using var f = await Fixture.OpenAsync();
-        var job = await f.Store.CreateAsync("off", new ItemConfig { Disabled = true });
+        var job = await f.Store.CreateAsync("off", new FreestyleJob { Disabled = true });
 
         Assert.Equal(new BuildOutcome.NotBuildable(NotBuildableReason.Disabled), await f.RequestAsync(job));
         Assert.Empty(await f.Queue.QueuedAsync(Ct));
@@ -157,7 +157,7 @@ public sealed class BuildRequestsTests
         var key = new IdempotencyKey("build", "k1");
         var first = await f.RequestAsync(job, key: key);
 
-        var disabled = job with { Config = job.Config with { Disabled = true } };
+        var disabled = job with { Definition = job.Job! with { Disabled = true } };
 
         Assert.Equal(new BuildOutcome.Replayed(first), await f.RequestAsync(disabled, key: key));
     }
@@ -200,7 +200,7 @@ public sealed class BuildRequestsTests
     {
         await using var f = await Fixture.OpenAsync();
         var plain = await f.Store.CreateAsync("plain");
-        var polled = await f.Store.CreateAsync("polled", new ItemConfig { PollScm = "" });
+        var polled = await f.Store.CreateAsync("polled", new FreestyleJob { Triggers = [new PollScmTrigger("")] });
         var key = new IdempotencyKey("polling", "p");
 
         Assert.Equal(new BuildOutcome.CannotPoll(), await f.Requests.RequestPollAsync(plain, key, Ct));

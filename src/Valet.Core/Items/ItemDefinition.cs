@@ -1,7 +1,5 @@
 namespace Valet.Core.Items;
 
-public enum ItemKind { Folder, Freestyle, Pipeline }
-
 public enum ParameterType { String, Text, Boolean, Choice, Password }
 
 public sealed record ParameterDefinition
@@ -25,35 +23,56 @@ public sealed record ParameterDefinition
 
 public sealed record GitScm(string Url, string Branch);
 
-/// <summary>What an item is configured to be: the config file's entry, without its name.</summary>
-public sealed record ItemConfig
+/// <summary>What an item is configured to be: the config file's entry, without its name and token.</summary>
+public abstract record ItemDefinition
 {
-    public ItemKind Kind { get; init; } = ItemKind.Freestyle;
     public string Description { get; init; } = "";
+    /// <summary>Grants added for this item and everything below it: principal → permission names.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Permissions { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+}
+
+public sealed record Folder : ItemDefinition;
+
+/// <summary>What every kind of job has.</summary>
+public abstract record JobDefinition : ItemDefinition
+{
     public bool Disabled { get; init; }
     public bool Concurrent { get; init; }
     /// <summary>Seconds; null takes the server default.</summary>
     public int? QuietPeriod { get; init; }
     public IReadOnlyList<ParameterDefinition> Parameters { get; init; } = [];
+    public IReadOnlyList<TriggerDefinition> Triggers { get; init; } = [];
     public GitScm? Scm { get; init; }
-    /// <summary>Jenkins cron; "" means polling only on request; null means no Poll-SCM trigger.</summary>
-    public string? PollScm { get; init; }
-    public string? Cron { get; init; }
-    public IReadOnlyList<string> Steps { get; init; } = [];
-    public string? Script { get; init; }
-    public string? ScriptPath { get; init; }
-    /// <summary>Grants added for this item and everything below it: principal → permission names.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> Permissions { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
-
-    public bool IsJob => Kind != ItemKind.Folder;
 }
 
-/// <summary>An item as stored.</summary>
-public sealed record Item(long Id, long? ParentId, string Name, string FullName, ItemConfig Config, string? ManagedBy, long NextBuildNumber)
+public sealed record FreestyleJob : JobDefinition
 {
-    public ItemKind Kind => Config.Kind;
-    public bool IsJob => Config.IsJob;
-    public bool IsFolder => Kind == ItemKind.Folder;
+    /// <summary>Shell scripts run in order; each must succeed.</summary>
+    public IReadOnlyList<string> Steps { get; init; } = [];
+}
+
+public sealed record PipelineJob : JobDefinition
+{
+    public string? Script { get; init; }
+    /// <summary>Read from the job's scm checkout; set exactly when Script is not.</summary>
+    public string? ScriptPath { get; init; }
+}
+
+/// <summary>What starts a job's builds by itself.</summary>
+public abstract record TriggerDefinition;
+
+/// <summary>Jenkins cron; "" polls only on request.</summary>
+public sealed record PollScmTrigger(string Spec) : TriggerDefinition;
+
+/// <summary>Jenkins cron.</summary>
+public sealed record CronTrigger(string Spec) : TriggerDefinition;
+
+/// <summary>An item as stored.</summary>
+public sealed record Item(long Id, long? ParentId, string Name, string FullName, ItemDefinition Definition, string? ManagedBy, long NextBuildNumber)
+{
+    public bool IsFolder => Definition is Folder;
+    public bool IsJob => Definition is JobDefinition;
+    public JobDefinition? Job => Definition as JobDefinition;
 
     /// <summary>The item's URL path below the root: job/a/job/b/</summary>
     public string UrlPath => string.Concat(ItemName.Segments(FullName).Select(s => "job/" + Uri.EscapeDataString(s) + "/"));

@@ -1,0 +1,94 @@
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Valet.Core.Configuration;
+
+/// <summary>
+/// The YAML adapter: one document read with YamlDotNet into <see cref="ConfigNode"/>s whose paths read
+/// <c>jobs[0].parameters[1].type</c>. Aliases are expanded; each copy keeps the anchor's line and gets its own path.
+/// </summary>
+public static class YamlConfig
+{
+    // Aliases can multiply a small file into a huge tree; no real configuration comes near this.
+    const int MaxValues = 1_000_000;
+
+    public static ConfigDocument Read(string source, string text)
+    {
+        var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (YamlException e)
+        {
+            return Failed(source, e.Start.Line, e.Message);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this (not a YamlException) on some unterminated flow collections.
+            return Failed(source, parser.Current?.End.Line ?? 1, "unterminated [ … ] or { … }");
+        }
+
+        if (stream.Documents.Count > 1)
+            return Failed(source, stream.Documents[1].RootNode.Start.Line, "the file must hold one YAML document");
+        if (stream.Documents.Count == 0)
+            return new(null, []);
+        var converter = new Converter(source);
+        var root = converter.Convert(stream.Documents[0].RootNode, "");
+        if (converter.Error is { } error)
+            return new(null, [error]);
+        return new(root is ConfigScalar { IsNull: true } ? null : root, []);
+    }
+
+    static ConfigDocument Failed(string source, long line, string message) => new(null, [new ConfigError(new SourceLocation(source, line, ""), message)]);
+
+    static bool IsNull(YamlScalarNode node) =>
+        node is { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: null or "" or "~" or "null" or "Null" or "NULL" };
+
+    sealed class Converter(string source)
+    {
+        readonly HashSet<YamlNode> open = new(ReferenceEqualityComparer.Instance);
+        int count;
+
+        public ConfigError? Error { get; private set; }
+
+        public ConfigNode Convert(YamlNode node, string path)
+        {
+            var at = new SourceLocation(source, node.Start.Line, path);
+            if (Error is not null)
+                return new ConfigScalar(at, "", IsNull: true);
+            if (++count > MaxValues)
+                return Stop(at, $"the file expands to more than {MaxValues} values (through aliases)");
+            if (!open.Add(node))
+                return Stop(at, "an alias makes this value contain itself");
+            try
+            {
+                return node switch
+                {
+                    YamlMappingNode map => new ConfigMapping(at, [.. map.Children.Select(c => Entry(c.Key, c.Value, path))]),
+                    YamlSequenceNode list => new ConfigList(at, [.. list.Children.Select((item, i) => Convert(item, $"{path}[{i}]"))]),
+                    YamlScalarNode scalar => new ConfigScalar(at, scalar.Value ?? "", IsNull(scalar)),
+                    _ => Stop(at, "unsupported YAML node"),
+                };
+            }
+            finally
+            {
+                open.Remove(node);
+            }
+        }
+
+        ConfigEntry Entry(YamlNode key, YamlNode value, string path)
+        {
+            var name = key is YamlScalarNode { Value: { } text } ? text : null;
+            var valuePath = name is null ? path : path.Length == 0 ? name : $"{path}.{name}";
+            return new ConfigEntry(name, new SourceLocation(source, key.Start.Line, valuePath), Convert(value, valuePath));
+        }
+
+        ConfigScalar Stop(SourceLocation at, string message)
+        {
+            Error ??= new ConfigError(at, message);
+            return new ConfigScalar(at, "", IsNull: true);
+        }
+    }
+}
