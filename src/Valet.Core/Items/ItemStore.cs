@@ -41,7 +41,7 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
 
     public Task<IReadOnlyList<Item>> ChildrenAsync(long? parentId, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>(
-            $"SELECT {Columns} FROM item WHERE parent_id IS @parentId ORDER BY full_key", new { parentId })).Select(ToItem).ToList(), ct);
+            $"SELECT {Columns} FROM item WHERE {(parentId is null ? "parent_id IS NULL" : "parent_id = @parentId")} ORDER BY full_key", new { parentId })).Select(ToItem).ToList(), ct);
 
     public Task<IReadOnlyList<Item>> AllAsync(CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<Item>>(async s => (await s.QueryAsync<Row>($"SELECT {Columns} FROM item ORDER BY full_key")).Select(ToItem).ToList(), ct);
