@@ -1,6 +1,7 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Valet.Core;
-using Valet.Core.Configuration;
 using Valet.Core.Execution;
 using Valet.Core.Items;
 using Valet.Core.Security;
@@ -11,29 +12,65 @@ using Valet.Server.Security;
 
 namespace Valet.Server.Execution;
 
-/// <summary>One build: its API, console (whole or from an offset) and stop.</summary>
-public sealed class BuildEndpoints(BuildStore builds, BuildDispatcher dispatcher, ValetHome home, ApiModels models, ItemAccess access)
+/// <summary>The build a URL names (`…/7/`, `…/lastBuild/`), found once for every build route.</summary>
+public sealed record BuildContext(Build Build)
 {
-    public async Task<IResult> HandleAsync(HttpContext context, Item job, IReadOnlyList<Item> path, JobRoute route, CancellationToken ct)
+    public static ValueTask<BuildContext?> BindAsync(HttpContext context) =>
+        ValueTask.FromResult<BuildContext?>(context.Features.Get<BuildContext>()
+            ?? throw new InvalidOperationException("A handler takes a BuildContext but its endpoint is outside the build group"));
+}
+
+/// <summary>One build: its page, API, console (whole or from an offset) and stop.</summary>
+public static class BuildEndpoints
+{
+    static readonly string[] ReadMethods = ["GET", "HEAD"];
+    const string Api = "/api/{format:regex(^(json|xml)$)}";
+
+    public static readonly string[] Permalinks =
+        ["lastBuild", "lastCompletedBuild", "lastSuccessfulBuild", "lastStableBuild", "lastFailedBuild", "lastUnstableBuild", "lastUnsuccessfulBuild"];
+
+    public static void MapBuilds(this IEndpointRouteBuilder app)
     {
-        var build = await FindAsync(job, route.BuildRef!, ct);
-        if (build is null)
-            return Refusals.NotFound("No such build");
-        var method = context.Request.Method;
-        var isRead = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
-        var rest = route.Rest.Skip(1).ToList();
-        return rest switch
-        {
-            [] => isRead ? ItemEndpoints.Page($"{job.FullName} #{build.Number}", "<p>See <a href=\"consoleText\">consoleText</a>.</p>") : ItemEndpoints.MethodNotAllowed("GET"),
-            ["api", "json" or "xml"] => isRead ? ApiResults.Render(context, models.Build(job, build, Http.BaseUrl(context), await EstimateAsync(job, ct)), rest[1]) : ItemEndpoints.MethodNotAllowed("GET"),
-            ["consoleText"] => isRead ? ConsoleText(job, build) : ItemEndpoints.MethodNotAllowed("GET"),
-            ["logText", "progressiveText"] => await ProgressiveTextAsync(context, job, build, ct),
-            ["stop"] => await StopAsync(context, job, path, build, ct),
-            _ => Refusals.NotFound(),
-        };
+        var pattern = RoutePatternFactory.Parse(ItemPathsMiddleware.Prefix + "/{build}", defaults: null, parameterPolicies: new { build = new BuildReference() });
+        var build = app.MapGroup(pattern).RequireItem().RequireJob().WithMetadata(BuildGate.Instance);
+        build.MapMethods("/", ReadMethods, BuildPage);
+        build.MapMethodNotAllowed("/", "GET");
+        build.MapMethods(Api, ReadMethods, BuildApiAsync);
+        build.MapMethodNotAllowed(Api, "GET");
+        build.MapMethods("/consoleText", ReadMethods, ConsoleText);
+        build.MapMethodNotAllowed("/consoleText", "GET");
+        // GET, or POST with a form `start`, as npm `jenkins` sends it.
+        build.Map("/logText/progressiveText", ProgressiveTextAsync);
+        build.MapPost("/stop", Stop).RequireItem(Permission.JobCancel);
+        build.MapMethodNotAllowed("/stop", "POST");
+        build.MapItemFallback();
     }
 
-    async Task<Build?> FindAsync(Item job, string reference, CancellationToken ct)
+    /// <summary>A build number (digits) or one of the <see cref="Permalinks"/>, spelled exactly.</summary>
+    sealed class BuildReference : IRouteConstraint
+    {
+        public bool Match(HttpContext? httpContext, IRouter? route, string routeKey, RouteValueDictionary values, RouteDirection routeDirection) =>
+            values.TryGetValue(routeKey, out var value) && value is string reference
+            && (long.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out _) || Permalinks.Contains(reference));
+    }
+
+    /// <summary>Finds the build after the job's checks, so a hidden job stays a 404 whatever build is asked for.</summary>
+    sealed class BuildGate : IItemGate
+    {
+        public static readonly BuildGate Instance = new();
+
+        public async ValueTask<IResult?> CheckAsync(HttpContext context, ItemContext item)
+        {
+            var builds = context.RequestServices.GetRequiredService<BuildStore>();
+            var build = await FindAsync(builds, item.Item, (string)context.GetRouteValue("build")!, context.RequestAborted);
+            if (build is null)
+                return Refusals.NotFound("No such build");
+            context.Features.Set(new BuildContext(build));
+            return null;
+        }
+    }
+
+    static async Task<Build?> FindAsync(BuildStore builds, Item job, string reference, CancellationToken ct)
     {
         if (long.TryParse(reference, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
             return await builds.GetAsync(job.Id, number, ct);
@@ -52,16 +89,22 @@ public sealed class BuildEndpoints(BuildStore builds, BuildDispatcher dispatcher
         };
     }
 
-    async Task<long?> EstimateAsync(Item job, CancellationToken ct)
+    static ContentHttpResult BuildPage(ItemContext job, BuildContext build) =>
+        ItemEndpoints.Page($"{job.Item.FullName} #{build.Build.Number}", "<p>See <a href=\"consoleText\">consoleText</a>.</p>");
+
+    static async Task<IResult> BuildApiAsync(HttpContext context, string format, ItemContext job, BuildContext build, BuildStore builds, ApiModels models, CancellationToken ct) =>
+        ApiResults.Render(context, models.Build(job.Item, build.Build, Http.BaseUrl(context), await EstimateAsync(builds, job.Item, ct)), format);
+
+    static async Task<long?> EstimateAsync(BuildStore builds, Item job, CancellationToken ct)
     {
         var done = (await builds.ListAsync(job.Id, 10, ct)).Where(b => b.Result == BuildResult.Success).Select(b => b.Duration).ToList();
         return done.Count == 0 ? null : (long)done.Average();
     }
 
-    IResult ConsoleText(Item job, Build build)
+    static PushStreamHttpResult ConsoleText(ItemContext job, BuildContext build, ValetHome home)
     {
-        var path = home.BuildLog(job.Id, build.Number);
-        return Results.Stream(async stream =>
+        var path = home.BuildLog(job.Item.Id, build.Build.Number);
+        return TypedResults.Stream(async stream =>
         {
             if (!File.Exists(path))
                 return;
@@ -70,29 +113,25 @@ public sealed class BuildEndpoints(BuildStore builds, BuildDispatcher dispatcher
         }, "text/plain;charset=UTF-8");
     }
 
-    async Task<IResult> ProgressiveTextAsync(HttpContext context, Item job, Build build, CancellationToken ct)
+    static async Task<IResult> ProgressiveTextAsync(HttpContext context, ItemContext job, BuildContext build, ValetHome home, CancellationToken ct)
     {
         var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
         var startText = inputs.First("start") ?? "0";
         if (!long.TryParse(startText, NumberStyles.None, CultureInfo.InvariantCulture, out var start))
             return Http.Error(400, "bad-start", $"Invalid start '{startText}': a byte offset (a non-negative integer) is expected");
         // Read the state first: a build that was still running may have written more by the time the file is read.
-        var building = build.Building;
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(home.BuildLog(job.Id, build.Number), start, ct);
+        var building = build.Build.Building;
+        var (bytes, next) = await ConsoleLog.ReadFromAsync(home.BuildLog(job.Item.Id, build.Build.Number), start, ct);
         context.Response.Headers["X-Text-Size"] = next.ToString(CultureInfo.InvariantCulture);
         if (building)
             context.Response.Headers["X-More-Data"] = "true";
-        return Results.Bytes(bytes, "text/plain;charset=UTF-8");
+        return TypedResults.Bytes(bytes, "text/plain;charset=UTF-8");
     }
 
-    async Task<IResult> StopAsync(HttpContext context, Item job, IReadOnlyList<Item> path, Build build, CancellationToken ct)
+    static async Task<RedirectHttpResult> Stop(HttpContext context, ItemContext job, BuildContext build, BuildDispatcher dispatcher, CancellationToken ct)
     {
-        if (!HttpMethods.IsPost(context.Request.Method))
-            return ItemEndpoints.MethodNotAllowed("POST");
-        if (!access.Has(context, Permission.JobCancel, path))
-            return Refusals.Forbidden(Permission.JobCancel);
-        if (build.Building)
-            await dispatcher.AbortAsync(job.Id, build.Number, context.Caller().FullName, ct);
-        return Results.Redirect($"{Http.BaseUrl(context)}{job.UrlPath}{build.Number}/");
+        if (build.Build.Building)
+            await dispatcher.AbortAsync(job.Item.Id, build.Build.Number, job.Caller.FullName, ct);
+        return TypedResults.Redirect($"{Http.BaseUrl(context)}{job.Item.UrlPath}{build.Build.Number}/");
     }
 }

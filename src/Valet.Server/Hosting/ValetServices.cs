@@ -57,9 +57,6 @@ public static class ValetServices
         s.AddSingleton<ClientAddress>();
         s.AddSingleton<BuildRequests>();
         s.AddSingleton<CoreTriggers>();
-        s.AddSingleton<BuildEndpoints>();
-        s.AddSingleton<ItemConfigEndpoints>();
-        s.AddSingleton<JobTokenEndpoints>();
         s.AddSingleton(config.Security.TriggerGuard);
         s.AddSingleton<TriggerGuard>();
         s.AddSingleton<IdempotencyKeys>();
@@ -78,13 +75,19 @@ public static class ValetServices
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseMiddleware<ErrorBoundaryMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
+        app.UseMiddleware<ItemPathsMiddleware>();
         app.UseRouting();
+        app.Use(ItemPathsMiddleware.RestoreAsync);
         app.UseMiddleware<CrumbMiddleware>();
         app.UseMiddleware<OverallReadMiddleware>();
+        app.UseMiddleware<ItemAccessMiddleware>();
 
         app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
         app.MapRoot();
-        app.MapJobs();
+        app.MapItems();
+        app.MapBuilds();
+        app.MapCoreTriggers();
+        app.MapJobTokens();
         app.MapQueue();
         app.MapSecurity();
         app.MapBuildByToken();

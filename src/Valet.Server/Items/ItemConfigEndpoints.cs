@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Valet.Core;
 using Valet.Core.Configuration;
 using Valet.Core.Execution;
@@ -16,18 +17,20 @@ namespace Valet.Server.Items;
 /// created or replaced with PUT, removed with DELETE. Items named in the config file are managed
 /// there: writes to them answer 409 naming the file.
 /// </summary>
-public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess access, BuildDispatcher executors, ValetHome home, TimeProvider time)
+public static class ItemConfigEndpoints
 {
     const int MaxBody = 1024 * 1024;
 
     public static IResult ManagedByFile(Item item) =>
         Http.Error(409, "managed-by-file", $"{item.FullName} is managed by the configuration file {item.ManagedBy}: change it there");
 
-    public IResult Get(Item item) =>
-        Results.Text(ConfigWriter.Entry(item).ToJsonString(), "application/json; charset=utf-8", Encoding.UTF8);
+    public static ContentHttpResult Get(ItemContext item) =>
+        TypedResults.Text(ConfigWriter.Entry(item.Item).ToJsonString(), "application/json; charset=utf-8", Encoding.UTF8);
 
-    public async Task<IResult> PutAsync(HttpContext context, IReadOnlyList<string> names, CancellationToken ct)
+    /// <summary>Creates or replaces the item; a missing item is created when its parent exists and the caller may create there.</summary>
+    public static async Task<IResult> PutAsync(HttpContext context, ItemTarget target, Database db, ItemStore items, ItemAccess access, CancellationToken ct)
     {
+        var names = target.Names;
         var existing = await access.ResolveAsync(context, names, Permission.JobConfigure, ct);
         Item? item = existing.Item;
         if (item is null)
@@ -83,10 +86,9 @@ public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess
     }
 
     /// <summary>Deletes an item and everything below it: queued items cancelled, running builds aborted, builds and logs removed.</summary>
-    public async Task<IResult> DeleteAsync(HttpContext context, Item item, IReadOnlyList<Item> path, CancellationToken ct)
+    public static async Task<IResult> DeleteAsync(HttpContext context, ItemContext target, Database db, ItemStore items, BuildDispatcher dispatcher, ValetHome home, TimeProvider time, CancellationToken ct)
     {
-        if (!access.Has(context, Permission.JobDelete, path))
-            return Refusals.Forbidden(Permission.JobDelete);
+        var item = target.Item;
         if (item.ManagedBy is not null)
             return ManagedByFile(item);
         var doomed = (await items.AllAsync(ct)).Where(i => i.Id == item.Id || i.FullName.StartsWith(item.FullName + "/", StringComparison.OrdinalIgnoreCase)).ToList();
@@ -100,7 +102,7 @@ public sealed class ItemConfigEndpoints(Database db, ItemStore items, ItemAccess
             foreach (var id in jobIds)
                 await BuildQueue.CancelAllAsync(s, id, now);
         }, ct);
-        await executors.AbortAllAsync(jobIds, context.Caller().FullName, ct);
+        await dispatcher.AbortAllAsync(jobIds, context.Caller().FullName, ct);
         await db.WriteAsync(s => items.DeleteAsync(s, item.Id), ct);
         foreach (var job in doomed.Where(i => i.IsJob))
         {

@@ -14,7 +14,15 @@ public sealed class ItemAccess(ItemStore items, Authorizer authorizer)
         var fullName = string.Join('/', segments);
         var path = segments.Count == 0 || segments.Any(s => ItemName.Problem(s) is not null)
             ? [] : await items.PathAsync(fullName, ct);
-        var complete = segments.Count > 0 && path.Count == segments.Count;
+        return Check(context, path, complete: segments.Count > 0 && path.Count == segments.Count, needed);
+    }
+
+    /// <summary>
+    /// The Discover rule on a path already looked up (<paramref name="complete"/>: every name was found),
+    /// then <paramref name="needed"/>, if any.
+    /// </summary>
+    public Resolved Check(HttpContext context, IReadOnlyList<Item> path, bool complete, Permission? needed = null)
+    {
         var caller = context.Caller();
         switch (authorizer.Check(caller, path, complete, out var missing))
         {

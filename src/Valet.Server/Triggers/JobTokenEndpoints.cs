@@ -10,28 +10,29 @@ using Valet.Server.Security;
 namespace Valet.Server.Triggers;
 
 /// <summary>Native API for a job's tokens (build-token-root.md §12): list, create (value shown once), revoke.</summary>
-public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess access, TimeProvider time)
+public static partial class JobTokenEndpoints
 {
-    public async Task<IResult> HandleAsync(HttpContext context, Item job, IReadOnlyList<Item> path, IReadOnlyList<string> rest, CancellationToken ct)
+    public static void MapJobTokens(this IEndpointRouteBuilder app)
     {
-        if (!access.Has(context, Permission.JobConfigure, path))
-            return Refusals.Forbidden(Permission.JobConfigure);
-        var isPost = HttpMethods.IsPost(context.Request.Method);
-        return rest switch
-        {
-            ["api", "json"] => await ListAsync(job, ct),
-            [] => isPost ? await CreateAsync(context, job, ct) : ItemEndpoints.MethodNotAllowed("POST"),
-            [JobTokens.DefaultName, "revoke"] when job.ManagedBy is not null => ItemConfigEndpoints.ManagedByFile(job),
-            [var name, "revoke"] => isPost
-                ? await tokens.RevokeAsync(job.Id, name, ct) ? Http.Empty(204) : Http.Error(404, "no-such-token", $"{job.FullName} has no token named '{name}'")
-                : ItemEndpoints.MethodNotAllowed("POST"),
-            _ => Refusals.NotFound(),
-        };
+        var tokens = app.MapItemGroup("/tokens").RequireJob().RequireItem(Permission.JobConfigure);
+        tokens.Map("/api/json", ListAsync);
+        tokens.MapPost("/", CreateAsync);
+        tokens.MapMethodNotAllowed("/", "POST");
+        tokens.MapPost("/{name}/revoke", RevokeAsync);
+        tokens.MapMethodNotAllowed("/{name}/revoke", "POST");
+        tokens.MapItemFallback();
     }
 
-    async Task<IResult> ListAsync(Item job, CancellationToken ct) => Results.Json(new
+    static async Task<IResult> RevokeAsync(string name, ItemContext job, JobTokens tokens, CancellationToken ct)
     {
-        tokens = (await tokens.ListAsync(job.Id, ct)).Select(t => new
+        if (name == JobTokens.DefaultName && job.Item.ManagedBy is not null)
+            return ItemConfigEndpoints.ManagedByFile(job.Item);
+        return await tokens.RevokeAsync(job.Item.Id, name, ct) ? Http.Empty(204) : Http.Error(404, "no-such-token", $"{job.Item.FullName} has no token named '{name}'");
+    }
+
+    static async Task<IResult> ListAsync(ItemContext job, JobTokens tokens, CancellationToken ct) => Results.Json(new
+    {
+        tokens = (await tokens.ListAsync(job.Item.Id, ct)).Select(t => new
         {
             name = t.Name,
             createdAt = t.CreatedAt,
@@ -42,8 +43,9 @@ public sealed partial class JobTokenEndpoints(JobTokens tokens, ItemAccess acces
         }),
     }, contentType: "application/json; charset=utf-8");
 
-    async Task<IResult> CreateAsync(HttpContext context, Item job, CancellationToken ct)
+    static async Task<IResult> CreateAsync(HttpContext context, ItemContext target, JobTokens tokens, TimeProvider time, CancellationToken ct)
     {
+        var job = target.Item;
         var (request, problem) = await TokenRequest.ReadAsync(context,
             name => TokenName().IsMatch(name) ? null : "A token name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'", time, ct);
         if (problem is not null)
