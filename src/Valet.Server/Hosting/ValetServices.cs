@@ -56,7 +56,6 @@ public static class ValetServices
         s.AddSingleton<ItemAccess>();
         s.AddSingleton<ClientAddress>();
         s.AddSingleton<BuildRequests>();
-        s.AddSingleton<CoreTriggers>();
         s.AddSingleton(config.Security.TriggerGuard);
         s.AddSingleton<TriggerGuard>();
         s.AddSingleton<IdempotencyKeys>();

@@ -26,25 +26,25 @@ public static class QueueEndpoints
     }
 
     /// <summary>A queue item the caller may read, with its job; else the refusal (404 also for left items past 5 minutes).</summary>
-    static async Task<(QueueItem? Item, Item? Job, IReadOnlyList<Item> Path, IResult? Refusal)> FindAsync(HttpContext context, string idText, bool anyAge, CancellationToken ct)
+    static async Task<(QueueItem? Item, Item? Job, IReadOnlyList<Item> Path, IResult? Refusal)> FindAsync(HttpContext context, string idText, bool anyAge,
+        BuildQueue queue, ItemStore items, ItemAccess access, CancellationToken ct)
     {
-        var sp = context.RequestServices;
-        var queue = sp.GetRequiredService<BuildQueue>();
         if (!long.TryParse(idText, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || await queue.FindAsync(id, ct) is not { } item
             || (!anyAge && !queue.StillVisible(item)))
             return (null, null, [], Refusals.NotFound("No such queue item"));
-        var job = await sp.GetRequiredService<ItemStore>().GetAsync(item.JobId, ct);
+        var job = await items.GetAsync(item.JobId, ct);
         if (job is null)
             return (null, null, [], Refusals.NotFound("No such queue item"));
-        var resolved = await sp.GetRequiredService<ItemAccess>().ResolveAsync(context, Core.Items.ItemName.Segments(job.FullName), null, ct);
+        var resolved = await access.ResolveAsync(context, ItemName.Segments(job.FullName), null, ct);
         if (resolved.Refusal is not null)
             return (null, null, [], resolved.Refusal);
         return (item, job, resolved.Path, null);
     }
 
-    static async Task<IResult> ItemApi(HttpContext context, string id, string format, ApiModels models, BuildStore builds, CancellationToken ct)
+    static async Task<IResult> ItemApi(HttpContext context, string id, string format, ApiModels models, BuildStore builds,
+        BuildQueue queue, ItemStore items, ItemAccess access, CancellationToken ct)
     {
-        var (item, job, _, refusal) = await FindAsync(context, id, anyAge: false, ct);
+        var (item, job, _, refusal) = await FindAsync(context, id, anyAge: false, queue, items, access, ct);
         if (refusal is not null)
             return refusal;
         var build = item!.BuildNumber is { } n ? await builds.GetAsync(job!.Id, n, ct) : null;
@@ -52,9 +52,9 @@ public static class QueueEndpoints
         return ApiResults.Render(context, models.QueueItem(item, job, Http.BaseUrl(context), running, build: build), format);
     }
 
-    static async Task<IResult> ItemPage(HttpContext context, string id, CancellationToken ct)
+    static async Task<IResult> ItemPage(HttpContext context, string id, BuildQueue queue, ItemStore items, ItemAccess access, CancellationToken ct)
     {
-        var (item, _, _, refusal) = await FindAsync(context, id, anyAge: false, ct);
+        var (item, _, _, refusal) = await FindAsync(context, id, anyAge: false, queue, items, access, ct);
         return refusal ?? Results.Text($"Queue item {item!.Id}: see api/json\n", "text/plain;charset=UTF-8");
     }
 
@@ -68,7 +68,7 @@ public static class QueueEndpoints
         {
             if (await items.GetAsync(item.JobId, ct) is not { } job)
                 continue;
-            var resolved = await access.ResolveAsync(context, Core.Items.ItemName.Segments(job.FullName), null, ct);
+            var resolved = await access.ResolveAsync(context, ItemName.Segments(job.FullName), null, ct);
             if (resolved.Refusal is null)
             {
                 var running = (await builds.ListAsync(job.Id, 5, ct)).FirstOrDefault(b => b.Building)?.Number;
@@ -83,16 +83,16 @@ public static class QueueEndpoints
         return ApiResults.Render(context, model, format);
     }
 
-    static async Task<IResult> CancelItem(HttpContext context, BuildQueue queue, CancellationToken ct)
+    static async Task<IResult> CancelItem(HttpContext context, BuildQueue queue, ItemStore items, ItemAccess access, CancellationToken ct)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");
         var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
-        var (item, _, path, refusal) = await FindAsync(context, inputs.First("id") ?? "", anyAge: true, ct);
+        var (item, _, path, refusal) = await FindAsync(context, inputs.First("id") ?? "", anyAge: true, queue, items, access, ct);
         // Unknown or unreadable, discover-only included, are alike here (remote-api.md §4).
         if (refusal is not null)
             return Refusals.NotFound("No such queue item");
-        if (!context.RequestServices.GetRequiredService<ItemAccess>().Has(context, Permission.JobCancel, path))
+        if (!access.Has(context, Permission.JobCancel, path))
         {
             context.Response.Headers["X-Required-Permission"] = Permission.JobCancel.Id;
             return Http.Error(422, "no-permission", $"{context.Caller().Name} is missing the {Permission.JobCancel.Name} permission");
@@ -105,14 +105,14 @@ public static class QueueEndpoints
         };
     }
 
-    static async Task<IResult> CancelQueue(HttpContext context, string id, BuildQueue queue, CancellationToken ct)
+    static async Task<IResult> CancelQueue(HttpContext context, string id, BuildQueue queue, ItemStore items, ItemAccess access, CancellationToken ct)
     {
         if (!HttpMethods.IsPost(context.Request.Method))
             return ItemEndpoints.MethodNotAllowed("POST");
-        var (item, _, path, refusal) = await FindAsync(context, id, anyAge: true, ct);
+        var (item, _, path, refusal) = await FindAsync(context, id, anyAge: true, queue, items, access, ct);
         if (refusal is not null)
             return refusal;
-        if (!context.RequestServices.GetRequiredService<ItemAccess>().Has(context, Permission.JobCancel, path))
+        if (!access.Has(context, Permission.JobCancel, path))
             return Refusals.Forbidden(Permission.JobCancel);
         await queue.CancelAsync(item!.Id, ct);
         return Results.Redirect($"{Http.BaseUrl(context)}queue/item/{item.Id}/");

@@ -20,7 +20,7 @@ public static class SecurityEndpoints
     {
         app.MapMethods("/crumbIssuer" + Api, ReadMethods, CrumbIssuer);
         app.MapMethods("/whoAmI" + Api, ReadMethods, WhoAmI).AllowAnonymous();
-        app.MapMethods("/me" + Api, ReadMethods, (HttpContext c, string format, UserStore users, CancellationToken ct) => UserApi(c, null, format, users, ct));
+        app.MapMethods("/me" + Api, ReadMethods, (HttpContext c, string format, UserStore users, Authorizer authorizer, CancellationToken ct) => UserApi(c, null, format, users, authorizer, ct));
         app.MapMethods("/user/{id}" + Api, ReadMethods, UserApi);
 
         app.MapPost("/me" + TokenDescriptor + "/generateNewToken", (HttpContext c, UserStore users, ApiTokens tokens, Authorizer authorizer, TimeProvider time, CancellationToken ct) => GenerateNewToken(c, null, users, tokens, authorizer, time, ct));
@@ -97,9 +97,9 @@ public static class SecurityEndpoints
         return await users.FindAsync(id, ct) is { } user ? (user, null) : (null, Refusals.NotFound("No such user"));
     }
 
-    static async Task<IResult> UserApi(HttpContext context, string? id, string format, UserStore users, CancellationToken ct)
+    static async Task<IResult> UserApi(HttpContext context, string? id, string format, UserStore users, Authorizer authorizer, CancellationToken ct)
     {
-        var (user, refusal) = await TargetAsync(context, id, users, context.RequestServices.GetRequiredService<Authorizer>(), readOnly: true, ct);
+        var (user, refusal) = await TargetAsync(context, id, users, authorizer, readOnly: true, ct);
         if (refusal is not null)
             return refusal;
         var model = new ApiObject("hudson.model.User")
