@@ -22,6 +22,23 @@ public static class CoreTriggerEndpoints
         var job = app.MapItemGroup().RequireJob();
         job.Map("/build", Build);
         job.Map("/buildWithParameters", BuildWithParameters);
+        job.Map("/polling", PollingAsync);
+    }
+
+    /// <summary>`…/polling`: rule A, then a polling run when the job is enabled and polls its SCM, and a redirect to the job either way.</summary>
+    static async Task<IResult> PollingAsync(HttpContext context, ItemContext target, BuildRequests builds, JobTokens tokens, ItemAccess access,
+        TimeProvider time, CancellationToken ct)
+    {
+        var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+        if (problem == RequestInputs.Problem.TooLarge)
+            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+        if (problem == RequestInputs.Problem.BadBody)
+            return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
+        var (refusal, _) = await AuthorizeAsync(context, target, inputs, HttpMethods.IsPost(context.Request.Method), tokens, access, time, ct);
+        if (refusal is not null)
+            return refusal;
+        await builds.RequestPollAsync(target.Item, null, ct);
+        return Results.Redirect(Http.BaseUrl(context) + target.Item.UrlPath);
     }
 
     static Task<IResult> Build(HttpContext context, ItemContext job, BuildRequests builds, JobTokens tokens, ItemAccess access, ClientAddress addresses,
