@@ -15,6 +15,16 @@ public sealed class PollRequests
     readonly Dictionary<long, State> states = [];
     readonly Channel<long> waiting = Channel.CreateUnbounded<long>();
 
+    /// <summary>How many jobs are waiting for a polling run or being polled.</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (gate)
+                return states.Count;
+        }
+    }
+
     /// <summary>Asks for a polling run of the job; false when it coalesced into one already asked for.</summary>
     public bool Request(long jobId)
     {
