@@ -97,6 +97,27 @@ public sealed class ScmTriggerTests
     }
 
     [Fact]
+    public async Task Core_polling_url_refuses_a_get_without_token_and_redirects_without_polling_a_job_without_poll_scm()
+    {
+        using var repo = GitRepo.Create();
+        repo.Commit("hello.txt", "hello one\n", "First commit");
+        await using var valet = await ValetProcess.StartAsync(Config(repo));
+
+        using var get = await valet.Admin().GetAsync("job/app/polling");
+        using var noTrigger = await valet.Admin().PostAsync("job/plain/polling", null);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
+        Assert.Equal(HttpStatusCode.Found, noTrigger.StatusCode);
+        Assert.Empty(await valet.QueueItemsAsync());
+        foreach (var job in new[] { "app", "plain" })
+        {
+            using var log = await valet.Admin().GetAsync($"job/{job}/scmPollLog");
+            Assert.Equal("", await log.Content.ReadAsStringAsync());
+            Assert.Empty((await valet.GetJsonAsync($"job/{job}/api/json"))["builds"]!.AsArray());
+        }
+    }
+
+    [Fact]
     public async Task An_every_minute_cron_starts_a_timer_build_within_about_a_minute_of_start_up()
     {
         await using var valet = await ValetProcess.StartAsync("""
