@@ -23,9 +23,18 @@ public sealed partial class CronScheduler(Database db, ItemStore items, BuildReq
 
     static DateTimeOffset Floor(DateTimeOffset t) => new(t.Ticks - t.Ticks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
+    DateTimeOffset startedAt;
+
+    // Start-up is when the host starts the service: ExecuteAsync may begin later, on another thread.
+    public override Task StartAsync(CancellationToken ct)
+    {
+        startedAt = time.GetUtcNow();
+        return base.StartAsync(ct);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
-        var minute = Floor(time.GetUtcNow().ToUniversalTime());
+        var minute = Floor(startedAt.ToUniversalTime());
         try
         {
             while (!stopping.IsCancellationRequested)
