@@ -63,6 +63,7 @@ public static class ValetServices
         s.AddSingleton<TriggerAudit>();
         s.AddHostedService(sp => sp.GetRequiredService<TriggerAudit>());
         s.AddSingleton<ApiModels>();
+        s.AddSingleton<ItemXml>();
     }
 
     public static void UseValet(this WebApplication app)
@@ -91,6 +92,7 @@ public static class ValetServices
         app.MapSecurity();
         app.MapBuildByToken();
         app.MapAudit();
+        app.MapConfigXml();
 
         // BUILD_URL needs the real address when the server was asked for port 0.
         var executorOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutorOptions>>().Value;
