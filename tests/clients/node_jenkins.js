@@ -79,8 +79,38 @@ async function main() {
   assert.match(log, /hello from-node/);
   ok("build.log", log.length);
 
-  await jenkins.job.destroy(name);
-  assert.equal(await jenkins.job.exists(name), false);
+  await jenkins.job.disable(name);
+  assert.equal((await jenkins.job.get(name)).color, "disabled");
+  await jenkins.job.enable(name);
+  ok("job.disable_enable");
+
+  await jenkins.job.copy(name, `${name}-copy`);
+  assert.equal(await jenkins.job.exists(`${name}-copy`), true);
+  ok("job.copy");
+
+  // The copy waits out a long quiet period, so it can be cancelled; with no delay the next one runs and is stopped.
+  await jenkins.job.config(`${name}-copy`, config.replace("<quietPeriod>0</quietPeriod>", "<quietPeriod>300</quietPeriod>").replace('echo "hello $P"', "sleep 120"));
+  const waiting = await jenkins.job.build({ name: `${name}-copy`, parameters: { P: "wait" } });
+  await jenkins.queue.cancel(waiting);
+  assert.equal((await jenkins.queue.item(waiting)).cancelled, true);
+  ok("queue.cancel", waiting);
+  const running = await jenkins.job.build({ name: `${name}-copy`, parameters: { P: "run", delay: "0sec" } });
+  const slow = await until("the slow build to start", async () => {
+    const item = await jenkins.queue.item(running);
+    return item.executable && item.executable.number;
+  });
+  await jenkins.build.stop(`${name}-copy`, slow);
+  const stopped = await until("the build to stop", async () => {
+    const b = await jenkins.build.get(`${name}-copy`, slow);
+    return !b.building && b;
+  });
+  assert.equal(stopped.result, "ABORTED");
+  ok("build.stop", stopped.result);
+
+  for (const n of [`${name}-copy`, name]) {
+    await jenkins.job.destroy(n);
+    assert.equal(await jenkins.job.exists(n), false);
+  }
   ok("job.destroy");
 }
 

@@ -135,7 +135,23 @@ server.copy_job(job, job + "-copy")
 assert server.job_exists(job + "-copy")
 ok("copy_job")
 
-for name in (job + "-copy", job, folder):
+# A long quiet period keeps the item waiting until it is cancelled.
+slow = prefix + "slow"
+server.create_job(slow, FREESTYLE.format(description="slow").replace("<quietPeriod>0</quietPeriod>", "<quietPeriod>300</quietPeriod>")
+                  .replace('echo "hello $P"', "sleep 120"))
+waiting = server.build_job(slow, {"P": "wait"})
+server.cancel_queue(waiting)
+assert server.get_queue_item(waiting)["cancelled"] is True
+ok("cancel_queue", waiting)
+
+running = server.build_job(slow, {"P": "run", "delay": "0sec"})
+number = until("the slow build to start", lambda: (server.get_queue_item(running).get("executable") or {}).get("number"))
+server.stop_build(slow, number)
+stopped = until("the build to stop", lambda: (b := server.get_build_info(slow, number)) and not b["building"] and b)
+assert stopped["result"] == "ABORTED", stopped
+ok("stop_build", stopped["result"])
+
+for name in (job + "-copy", job, slow, folder):
     server.delete_job(name)
     assert not server.job_exists(name), name
 ok("delete_job")

@@ -73,7 +73,7 @@ public sealed class JenkinsClientTests
     }
 
     static readonly string[] PythonSteps =
-        ["whoami alice", "version 2.541", "create_job", "create_folder_job", "info", "job_info notbuilt", "build_job", "queue_item", "build_info SUCCESS", "console", "reconfig", "disable_enable", "copy_job", "delete_job"];
+        ["whoami alice", "version 2.541", "create_job", "create_folder_job", "info", "job_info notbuilt", "build_job", "queue_item", "build_info SUCCESS", "console", "reconfig", "disable_enable", "copy_job", "cancel_queue", "stop_build ABORTED", "delete_job"];
 
     static void RequirePythonJenkins()
     {
@@ -111,7 +111,7 @@ public sealed class JenkinsClientTests
         var baseUrl = $"http://alice:{AlicePassword}@{valet.BaseAddress.Authority}/";
         var (exit, output) = await RunAsync("node", "node_jenkins.js", baseUrl, "node-");
         Assert.True(exit == 0, output);
-        AssertSteps(output, "info", "job.create", "job.get notbuilt", "job.build", "queue.item", "build.get SUCCESS", "build.log", "job.destroy");
+        AssertSteps(output, "info", "job.create", "job.get notbuilt", "job.build", "queue.item", "build.get SUCCESS", "build.log", "job.disable_enable", "job.copy", "queue.cancel", "build.stop ABORTED", "job.destroy");
     }
 
     [Fact]
