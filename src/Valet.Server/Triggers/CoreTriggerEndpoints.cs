@@ -10,7 +10,7 @@ using Valet.Server.Security;
 namespace Valet.Server.Triggers;
 
 /// <summary>
-/// The core trigger URLs, `…/build` and `…/buildWithParameters`, as Jenkins core answers them
+/// The core trigger URLs, `…/build`, `…/buildWithParameters` and `…/polling`, as Jenkins core answers them
 /// (remote-api.md §3): after Overall/Read and the Discover rule, either the job's token or Job/Build
 /// with POST (rule A), then the build through <see cref="BuildRequests"/>. Every method reaches the
 /// handlers: a matching token authorizes GET too, and a parameterized job answers GET with its form.
@@ -22,6 +22,22 @@ public static class CoreTriggerEndpoints
         var job = app.MapItemGroup().RequireJob();
         job.Map("/build", Build);
         job.Map("/buildWithParameters", BuildWithParameters);
+        job.Map("/polling", PollingAsync);
+    }
+
+    /// <summary>`polling`: rule A, then the same redirect to the job whether a poll was scheduled or not (disabled, no pollScm), as Jenkins answers.</summary>
+    static async Task<IResult> PollingAsync(HttpContext context, ItemContext job, BuildRequests builds, JobTokens tokens, ItemAccess access, TimeProvider time, CancellationToken ct)
+    {
+        var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
+        if (problem == RequestInputs.Problem.TooLarge)
+            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+        if (problem == RequestInputs.Problem.BadBody)
+            return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
+        var (refusal, _) = await AuthorizeAsync(context, job, inputs, HttpMethods.IsPost(context.Request.Method), tokens, access, time, ct);
+        if (refusal is not null)
+            return refusal;
+        await builds.RequestPollAsync(job.Item, null, ct);
+        return TypedResults.Redirect(Http.BaseUrl(context) + job.Item.UrlPath);
     }
 
     static Task<IResult> Build(HttpContext context, ItemContext job, BuildRequests builds, JobTokens tokens, ItemAccess access, ClientAddress addresses,
