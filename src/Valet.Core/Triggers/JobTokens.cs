@@ -95,4 +95,23 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
             rows.InvalidateWith(s);
             return await s.ExecuteAsync("UPDATE job_token SET revoked = 1 WHERE job_id = @jobId AND name = @name", new { jobId, name }) > 0;
         }, ct);
+
+    /// <summary>The digest of the job's active `default` token, as config.xml writes it; null when it has none.</summary>
+    public Task<byte[]?> DefaultDigestAsync(long jobId, CancellationToken ct) =>
+        db.ReadAsync(async s =>
+        {
+            var row = await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
+            return row is not null && row.ToToken().ActiveAt(time.GetUtcNow().ToUnixTimeMilliseconds()) ? row.Hash : null;
+        }, ct);
+
+    /// <summary>Installs a `default` token by its digest (config.xml's `{valet-hmac}` form, copies), so no clear value is needed.</summary>
+    public async Task SetDefaultDigestAsync(Session s, long jobId, byte[] hash)
+    {
+        rows.InvalidateWith(s);
+        var existing = await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
+        if (existing is not null && CryptographicOperations.FixedTimeEquals(existing.Hash, hash) && existing.Revoked == 0 && existing.ExpiresAt is null)
+            return;
+        await s.ExecuteAsync("DELETE FROM job_token WHERE job_id = @jobId AND name = @name", new { jobId, name = DefaultName });
+        await InsertAsync(s, jobId, DefaultName, hash, null);
+    }
 }

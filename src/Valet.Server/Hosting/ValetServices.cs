@@ -73,6 +73,7 @@ public static class ValetServices
         s.AddHostedService(sp => sp.GetRequiredService<ScmPoller>());
         s.AddSingleton<CronScheduler>();
         s.AddHostedService(sp => sp.GetRequiredService<CronScheduler>());
+        s.AddSingleton<ItemXml>();
     }
 
     public static void UseValet(this WebApplication app)
@@ -102,6 +103,7 @@ public static class ValetServices
         app.MapBuildByToken();
         app.MapAudit();
         app.MapScm();
+        app.MapConfigXml();
 
         // BUILD_URL needs the real address when the server was asked for port 0.
         var executorOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ExecutorOptions>>().Value;

@@ -10,7 +10,7 @@ using Valet.Server.Security;
 namespace Valet.Server.Triggers;
 
 /// <summary>
-/// The core trigger URLs, `…/build` and `…/buildWithParameters`, as Jenkins core answers them
+/// The core trigger URLs, `…/build`, `…/buildWithParameters` and `…/polling`, as Jenkins core answers them
 /// (remote-api.md §3): after Overall/Read and the Discover rule, either the job's token or Job/Build
 /// with POST (rule A), then the build through <see cref="BuildRequests"/>. Every method reaches the
 /// handlers: a matching token authorizes GET too, and a parameterized job answers GET with its form.
