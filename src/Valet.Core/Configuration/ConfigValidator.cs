@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Valet.Core.Items;
 using Valet.Core.Security;
+using Valet.Core.Triggers;
 
 namespace Valet.Core.Configuration;
 
@@ -280,9 +281,9 @@ public sealed partial class ConfigValidator
         var concurrent = Bool(f, "concurrent") ?? false;
         var quietPeriod = Int(f, "quietPeriod", 0);
         List<TriggerDefinition> startedBy = [];
-        if (triggers is not null && Text(triggers, "pollScm") is { } poll)
+        if (triggers is not null && Schedule(triggers, "pollScm", name) is { } poll)
             startedBy.Add(new PollScmTrigger(poll));
-        if (triggers is not null && Text(triggers, "cron") is { } cron && cron.Trim().Length > 0)
+        if (triggers is not null && Schedule(triggers, "cron", name) is { } cron && cron.Trim().Length > 0)
             startedBy.Add(new CronTrigger(cron));
         job = job with
         {
@@ -297,6 +298,15 @@ public sealed partial class ConfigValidator
         };
         var authToken = Text(f, "authToken");
         return name is null ? null : new Named(new ItemEntry(name, job, authToken), f.At, nameAt);
+    }
+
+    /// <summary>A trigger's Jenkins cron spec, checked with the job's name (which `H` hashes).</summary>
+    string? Schedule(Fields triggers, string key, string? jobName)
+    {
+        var spec = Text(triggers, key);
+        if (spec is null || JenkinsCron.TryParse(spec, jobName ?? "", out var problem) is not null)
+            return spec;
+        return Fail(triggers.Values[key].At, $"job '{jobName}': triggers.{key}: invalid cron spec {problem}");
     }
 
     Dictionary<string, IReadOnlyList<string>> Permissions(Fields f) =>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Valet.Core.Items;
 using Valet.Core.Queue;
+using Valet.Core.Scm;
 using Valet.Core.Storage;
 
 namespace Valet.Core.Execution;
@@ -24,7 +25,7 @@ public sealed class ExecutorOptions
 /// </summary>
 public sealed partial class BuildDispatcher(
     Database db, ItemStore items, BuildQueue queue, BuildStore builds, IEnumerable<IStepRunner> stepRunners, ValetHome home,
-    IOptions<ExecutorOptions> options, TimeProvider time, ILogger<BuildDispatcher> logger) : BackgroundService
+    IOptions<ExecutorOptions> options, TimeProvider time, ILogger<BuildDispatcher> logger, GitCheckout? git = null) : BackgroundService
 {
     /// <summary>How often the builds running here look for abort requests recorded by other processes.</summary>
     public static readonly TimeSpan AbortRequestPoll = TimeSpan.FromSeconds(1);
@@ -194,7 +195,7 @@ public sealed partial class BuildDispatcher(
         string result;
         try
         {
-            var run = new BuildRun(build, job, home, Options.RootUrl, runners);
+            var run = new BuildRun(build, job, home, Options.RootUrl, runners, git);
             result = await run.RunAsync(entry.Abort.Token, () => entry.AbortedBy);
         }
         catch (Exception e)

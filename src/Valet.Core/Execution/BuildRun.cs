@@ -1,5 +1,6 @@
 using System.Globalization;
 using Valet.Core.Items;
+using Valet.Core.Scm;
 
 namespace Valet.Core.Execution;
 
@@ -8,7 +9,7 @@ namespace Valet.Core.Execution;
 /// the console (masking the build's secrets), and the steps in order, each by the runner of its type;
 /// the first step that does not succeed ends the build with its result.
 /// </summary>
-public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners)
+public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners, GitCheckout? git = null)
 {
     /// <summary>Runs the build; <paramref name="abortedBy"/> names who stopped it once <paramref name="abort"/> is cancelled.</summary>
     public async Task<string> RunAsync(CancellationToken abort, Func<string?> abortedBy)
@@ -41,7 +42,15 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, string rootU
             await console.WriteLineAsync($"This job's config.xml has a builder Valet cannot run ({unsupported}); nothing was built.");
             return BuildResult.Failure;
         }
-        var context = new StepContext(build.Workspace, Environment(), console);
+        var environment = Environment();
+        if (freestyle.Scm is { } scm && git is not null)
+        {
+            if (await git.RunAsync(build, scm, console, abort) is not { } scmVariables)
+                return abort.IsCancellationRequested ? BuildResult.Aborted : BuildResult.Failure;
+            foreach (var (name, value) in scmVariables)
+                environment[name] = value;
+        }
+        var context = new StepContext(build.Workspace, environment, console);
         foreach (var step in freestyle.Steps.Select(Step.Shell))
         {
             if (abort.IsCancellationRequested)

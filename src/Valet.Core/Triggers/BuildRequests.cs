@@ -1,6 +1,7 @@
 using Valet.Core.Configuration;
 using Valet.Core.Items;
 using Valet.Core.Queue;
+using Valet.Core.Scm;
 
 namespace Valet.Core.Triggers;
 
@@ -68,7 +69,7 @@ public abstract record BuildOutcome
 /// channel): idempotency replay, disabled, parameters, due time, then folding or a new item, committed
 /// together with the idempotency record before the outcome is returned.
 /// </summary>
-public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency, ServerSettings server, TimeProvider time)
+public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency, ServerSettings server, TimeProvider time, PollRequests polls)
 {
     public const string DelayParameter = "delay";
 
@@ -139,10 +140,16 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
             return new BuildOutcome.NotBuildable(why);
         if (!job.Job!.Triggers.OfType<PollScmTrigger>().Any())
             return new BuildOutcome.CannotPoll();
-        // TODO(#21): hand the job to the SCM poller; until then the request is accepted and audited.
         var scheduled = new BuildOutcome.PollScheduled();
         if (key is not null)
-            return await idempotency.RecordOnceAsync(job.Id, key, scheduled, ct);
+        {
+            var first = await idempotency.RecordOnceAsync(job.Id, key, scheduled, ct);
+            // Only the first use of the key polls; a concurrent repeat gets its answer replayed.
+            if (first is not BuildOutcome.Replayed)
+                polls.Request(job.Id);
+            return first;
+        }
+        polls.Request(job.Id);
         return scheduled;
     }
 }

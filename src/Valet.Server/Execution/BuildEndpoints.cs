@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Routing.Patterns;
 using Valet.Core;
 using Valet.Core.Execution;
 using Valet.Core.Items;
+using Valet.Core.Scm;
 using Valet.Core.Security;
 using Valet.Server.Hosting;
 using Valet.Server.Items;
@@ -92,8 +93,10 @@ public static class BuildEndpoints
     static ContentHttpResult BuildPage(ItemContext job, BuildContext build) =>
         ItemEndpoints.Page($"{job.Item.FullName} #{build.Build.Number}", "<p>See <a href=\"consoleText\">consoleText</a>.</p>");
 
-    static async Task<IResult> BuildApiAsync(HttpContext context, string format, ItemContext job, BuildContext build, BuildStore builds, ApiModels models, CancellationToken ct) =>
-        ApiResults.Render(context, models.Build(job.Item, build.Build, Http.BaseUrl(context), await EstimateAsync(builds, job.Item, ct)), format);
+    static async Task<IResult> BuildApiAsync(HttpContext context, string format, ItemContext job, BuildContext build, BuildStore builds, ScmStore scm,
+        ApiModels models, CancellationToken ct) =>
+        ApiResults.Render(context, models.Build(job.Item, build.Build, Http.BaseUrl(context), await EstimateAsync(builds, job.Item, ct),
+            await scm.GetAsync(job.Item.Id, build.Build.Number, ct)), format);
 
     static async Task<long?> EstimateAsync(BuildStore builds, Item job, CancellationToken ct)
     {

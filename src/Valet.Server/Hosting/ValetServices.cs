@@ -4,12 +4,14 @@ using Valet.Core.Configuration;
 using Valet.Core.Execution;
 using Valet.Core.Items;
 using Valet.Core.Queue;
+using Valet.Core.Scm;
 using Valet.Core.Security;
 using Valet.Core.Storage;
 using Valet.Core.Triggers;
 using Valet.Server.Execution;
 using Valet.Server.Items;
 using Valet.Server.Queue;
+using Valet.Server.Scm;
 using Valet.Server.RemoteApi;
 using Valet.Server.Security;
 using Valet.Server.Triggers;
@@ -63,6 +65,14 @@ public static class ValetServices
         s.AddSingleton<TriggerAudit>();
         s.AddHostedService(sp => sp.GetRequiredService<TriggerAudit>());
         s.AddSingleton<ApiModels>();
+        s.AddSingleton<GitClient>();
+        s.AddSingleton<ScmStore>();
+        s.AddSingleton<GitCheckout>();
+        s.AddSingleton<PollRequests>();
+        s.AddSingleton<ScmPoller>();
+        s.AddHostedService(sp => sp.GetRequiredService<ScmPoller>());
+        s.AddSingleton<CronScheduler>();
+        s.AddHostedService(sp => sp.GetRequiredService<CronScheduler>());
         s.AddSingleton<ItemXml>();
     }
 
@@ -92,6 +102,7 @@ public static class ValetServices
         app.MapSecurity();
         app.MapBuildByToken();
         app.MapAudit();
+        app.MapScm();
         app.MapConfigXml();
 
         // BUILD_URL needs the real address when the server was asked for port 0.

@@ -1,6 +1,7 @@
 using Valet.Core.Execution;
 using Valet.Core.Items;
 using Valet.Core.Queue;
+using Valet.Core.Scm;
 
 namespace Valet.Server.RemoteApi;
 
@@ -191,10 +192,13 @@ public sealed class ApiModels(TimeProvider time)
         return actions;
     }
 
-    public ApiObject Build(Item job, Build build, string baseUrl, long? estimatedDuration)
+    public ApiObject Build(Item job, Build build, string baseUrl, long? estimatedDuration, ScmRevision? scm = null)
     {
+        var actions = Actions(build.Parameters, build.Causes);
+        if (scm is not null)
+            actions.Add(GitBuildData(scm));
         var o = new ApiObject(BuildClass(job))
-            .Add("actions", Actions(build.Parameters, build.Causes))
+            .Add("actions", actions)
             .Add("artifacts", new List<object?>())
             .Add("building", build.Building)
             .Add("description", null)
@@ -214,11 +218,37 @@ public sealed class ApiModels(TimeProvider time)
             .Add("builtOn", "")
             .Add("culprits", new List<object?>());
         if (job.Definition is PipelineJob)
-            o.Add("changeSets", new List<object?>());
-        else
+            o.Add("changeSets", scm is null ? new List<object?>() : [GitChangeSets(scm)]);
+        else if (scm is null)
             o.Add("changeSet", new ApiObject("hudson.scm.EmptyChangeLogSet").Add("items", new List<object?>(), 2).Add("kind", null, 2));
+        else
+            o.Add("changeSet", GitChangeSets(scm)).Add("changeSets", new List<object?> { GitChangeSets(scm) });
         return o;
     }
+
+    /// <summary>The git plugin's record of what a build checked out.</summary>
+    static ApiObject GitBuildData(ScmRevision scm)
+    {
+        var branch = new ApiObject("hudson.plugins.git.Branch").Add("SHA1", scm.Revision, 3).Add("name", "origin/" + scm.Branch, 3);
+        return new ApiObject("hudson.plugins.git.util.BuildData")
+            .Add("lastBuiltRevision", new ApiObject("hudson.plugins.git.Revision").Add("SHA1", scm.Revision, 3).Add("branch", new List<object?> { branch }, 3), 2)
+            .Add("remoteUrls", new List<object?> { scm.Url }, 2)
+            .Add("scmName", "", 2);
+    }
+
+    /// <summary>The commits since the previous build, newest first, as the git plugin's change set.</summary>
+    static ApiObject GitChangeSets(ScmRevision scm) =>
+        new ApiObject("hudson.plugins.git.GitChangeSetList")
+            .Add("items", scm.ChangeSet.Select(c => (object?)new ApiObject("hudson.plugins.git.GitChangeSet")
+                .Add("affectedPaths", new List<object?>(), 3)
+                .Add("commitId", c.CommitId, 3)
+                .Add("timestamp", c.Timestamp, 3)
+                .Add("author", new ApiObject("hudson.model.User").Add("fullName", c.Author, 4), 3)
+                .Add("authorEmail", c.AuthorEmail, 3)
+                .Add("comment", c.Message + "\n", 3)
+                .Add("id", c.CommitId, 3)
+                .Add("msg", GitCheckout.FirstLine(c.Message), 3)).ToList(), 2)
+            .Add("kind", "git", 2);
 
     public ApiObject QueueItem(QueueItem item, Item job, string baseUrl, long? runningNumber, bool withActions = true, Build? build = null)
     {

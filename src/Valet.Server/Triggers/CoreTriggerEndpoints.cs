@@ -25,19 +25,20 @@ public static class CoreTriggerEndpoints
         job.Map("/polling", PollingAsync);
     }
 
-    /// <summary>`polling`: rule A, then the same redirect to the job whether a poll was scheduled or not (disabled, no pollScm), as Jenkins answers.</summary>
-    static async Task<IResult> PollingAsync(HttpContext context, ItemContext job, BuildRequests builds, JobTokens tokens, ItemAccess access, TimeProvider time, CancellationToken ct)
+    /// <summary>`…/polling`: rule A, then a polling run when the job is enabled and polls its SCM, and a redirect to the job either way.</summary>
+    static async Task<IResult> PollingAsync(HttpContext context, ItemContext target, BuildRequests builds, JobTokens tokens, ItemAccess access,
+        TimeProvider time, CancellationToken ct)
     {
         var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
         if (problem == RequestInputs.Problem.TooLarge)
             return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
         if (problem == RequestInputs.Problem.BadBody)
             return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
-        var (refusal, _) = await AuthorizeAsync(context, job, inputs, HttpMethods.IsPost(context.Request.Method), tokens, access, time, ct);
+        var (refusal, _) = await AuthorizeAsync(context, target, inputs, HttpMethods.IsPost(context.Request.Method), tokens, access, time, ct);
         if (refusal is not null)
             return refusal;
-        await builds.RequestPollAsync(job.Item, null, ct);
-        return TypedResults.Redirect(Http.BaseUrl(context) + job.Item.UrlPath);
+        await builds.RequestPollAsync(target.Item, null, ct);
+        return Results.Redirect(Http.BaseUrl(context) + target.Item.UrlPath);
     }
 
     static Task<IResult> Build(HttpContext context, ItemContext job, BuildRequests builds, JobTokens tokens, ItemAccess access, ClientAddress addresses,

@@ -242,4 +242,27 @@ public sealed class ConfigValidatorTests
         Assert.Null(pipeline.Script);
         Assert.Equal("Jenkinsfile", pipeline.ScriptPath);
     }
+
+    [Fact]
+    public void An_invalid_cron_spec_is_an_error_naming_the_job_the_field_and_the_spec()
+    {
+        var errors = YamlErrors("""
+            jobs:
+              - name: nightly
+                triggers:
+                  pollScm: "H/5 * * * *"
+                  cron: "0 25 * * *"
+            """);
+
+        var error = Assert.Single(errors);
+        Assert.Equal(new SourceLocation("valet.yaml", 5, "jobs[0].triggers.cron"), error.At);
+        Assert.Equal("job 'nightly': triggers.cron: invalid cron spec '0 25 * * *': hour: '25' is out of range 0-23", error.Message);
+    }
+
+    [Fact]
+    public void An_invalid_poll_spec_in_an_api_entry_is_an_error()
+    {
+        var error = Assert.Single(JsonErrors("""{"triggers": {"pollScm": "H H H"}}"""));
+        Assert.Contains("job 'team/app': triggers.pollScm: invalid cron spec 'H H H': expected 5 fields", error.Message, StringComparison.Ordinal);
+    }
 }

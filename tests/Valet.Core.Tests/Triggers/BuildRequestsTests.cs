@@ -1,6 +1,7 @@
 using Valet.Core.Configuration;
 using Valet.Core.Items;
 using Valet.Core.Queue;
+using Valet.Core.Scm;
 using Valet.Core.Triggers;
 using Xunit;
 
@@ -25,7 +26,8 @@ public sealed class BuildRequestsTests
     {
         public TempStore Store => store;
         public BuildQueue Queue { get; } = new(store.Db, store.Secrets, store.Time);
-        public BuildRequests Requests => new(Queue, new IdempotencyKeys(store.Db, store.Time), new ServerSettings { QuietPeriod = 5 }, store.Time);
+        public BuildRequests Requests => new(Queue, new IdempotencyKeys(store.Db, store.Time), new ServerSettings { QuietPeriod = 5 }, store.Time, Polls);
+        public PollRequests Polls { get; } = new();
 
         public Task<BuildOutcome> RequestAsync(Item job, ParameterInput? parameters = null, string? delay = null, IdempotencyKey? key = null, Cause? cause = null) =>
             Requests.RequestBuildAsync(new BuildRequest { Job = job, Cause = cause ?? Remote, Parameters = parameters ?? ParameterInput.Nothing, Delay = delay, Idempotency = key }, Ct);

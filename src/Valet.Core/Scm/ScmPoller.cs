@@ -1,0 +1,107 @@
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Valet.Core.Items;
+using Valet.Core.Queue;
+using Valet.Core.Triggers;
+
+namespace Valet.Core.Scm;
+
+/// <summary>
+/// Runs polling runs on a bounded pool of workers, one at a time per job (<see cref="PollRequests"/>):
+/// reads the remote branch head, compares it with the revision the job last built, writes the job's
+/// polling log, and asks for a build with the SCM cause when it changed or the job never built.
+/// </summary>
+public sealed partial class ScmPoller(
+    PollRequests requests, ItemStore items, GitClient git, ScmStore store, BuildRequests builds, ValetHome home, TimeProvider time,
+    ILogger<ScmPoller> logger) : BackgroundService
+{
+    public const int Workers = 2;
+
+    // Polling logs are kept to about the last runs, not forever.
+    const long LogLimit = 256 * 1024;
+
+    public static string PollingLog(ValetHome home, long jobId) => Path.Combine(home.JobDirectory(jobId), "scm-polling.log");
+
+    protected override Task ExecuteAsync(CancellationToken stopping) =>
+        Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkAsync(stopping), CancellationToken.None)));
+
+    async Task WorkAsync(CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            long jobId;
+            try
+            {
+                jobId = await requests.TakeAsync(stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                await PollAsync(jobId, stopping);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                Log.PollFailed(logger, e, jobId);
+            }
+            finally
+            {
+                requests.Done(jobId);
+            }
+        }
+    }
+
+    /// <summary>One polling run of the job: its log replaces nothing, it is appended to the job's polling log.</summary>
+    public async Task PollAsync(long jobId, CancellationToken ct)
+    {
+        if (await items.GetAsync(jobId, ct) is not { Job: { } definition } job)
+            return;
+        var path = PollingLog(home, jobId);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        if (File.Exists(path) && new FileInfo(path).Length > LogLimit)
+            File.Delete(path);
+        await using var log = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        async Task Line(string text) => await log.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), CancellationToken.None);
+
+        var started = time.GetUtcNow();
+        await Line($"Started on {started:yyyy-MM-dd HH:mm:ss}Z");
+        if (definition.Scm is not { } scm)
+        {
+            await Line("No git repository is configured; nothing to poll");
+            return;
+        }
+        await Line($"Polling {scm.Url} branch {scm.Branch}");
+        var head = await git.RemoteHeadAsync(scm, home.JobDirectory(jobId), async b => await log.WriteAsync(b, CancellationToken.None), ct);
+        var last = await store.LastBuiltRevisionAsync(jobId, null, ct);
+        string? reason = null;
+        if (head is null)
+            await Line($"Could not read the head of {scm.Branch}; no build");
+        else if (last is null)
+            reason = $"No build recorded yet; the head is {head}";
+        else if (head != last)
+            reason = $"Changes found: {last} → {head}";
+        else
+            await Line($"No changes: {scm.Branch} is still at {head}");
+        if (reason is not null)
+        {
+            await Line(reason);
+            var outcome = await builds.RequestBuildAsync(new BuildRequest { Job = job, Cause = Cause.Scm }, ct);
+            await Line(outcome switch
+            {
+                BuildOutcome.Queued q => $"Scheduled a build (queue item {q.QueueId})",
+                BuildOutcome.Folded f => $"A build is already waiting (queue item {f.QueueId})",
+                _ => $"No build: {outcome}",
+            });
+        }
+        await Line($"Done. Took {(time.GetUtcNow() - started).TotalSeconds:0.###} s");
+    }
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "Polling job {JobId} failed")]
+        public static partial void PollFailed(ILogger logger, Exception e, long jobId);
+    }
+}

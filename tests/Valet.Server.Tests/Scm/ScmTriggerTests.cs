@@ -1,0 +1,146 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Valet.Server.Tests.Support;
+using Valet.Server.Tests.Triggers;
+using Xunit;
+
+namespace Valet.Server.Tests.Scm;
+
+/// <summary>A job on a real git repository, built through polling and its schedule, seen through the API.</summary>
+public sealed class ScmTriggerTests
+{
+    static string Config(GitRepo repo) => $"""
+        server: {"{"} quietPeriod: 0 {"}"}
+        jobs:
+          - name: app
+            authToken: secret
+            scm:
+              git: {"{"} url: "{repo.Url}", branch: main {"}"}
+            triggers:
+              pollScm: ""
+            steps:
+              - sh: cat hello.txt
+          - name: plain
+            authToken: secret
+            scm:
+              git: {"{"} url: "{repo.Url}", branch: main {"}"}
+            steps:
+              - sh: cat hello.txt
+        """;
+
+    [Fact]
+    public async Task Token_polling_builds_each_new_commit_and_the_run_json_lists_its_change_set()
+    {
+        using var repo = GitRepo.Create();
+        var first = repo.Commit("hello.txt", "hello one\n", "First commit");
+        await using var valet = await ValetProcess.StartAsync(Config(repo));
+
+        using var poll = await valet.GetAsync("buildByToken/polling?job=app&token=secret");
+        poll.AssertStatus(HttpStatusCode.OK);
+        Assert.Equal("Scheduled.\n", await poll.BodyAsync());
+        var build1 = await valet.WaitForBuildAsync("job/app/", 1);
+        Assert.Equal("SUCCESS", build1["result"]!.GetValue<string>());
+        Assert.Contains("hello one", await valet.ConsoleAsync("job/app/", 1));
+        Assert.Contains("Started by an SCM change", build1["actions"]!.ToJsonString());
+
+        var second = repo.Commit("hello.txt", "hello two\n", "Say two");
+        using var again = await valet.GetAsync("buildByToken/polling?job=app&token=secret");
+        again.AssertStatus(HttpStatusCode.OK);
+        var build2 = await valet.WaitForBuildAsync("job/app/", 2);
+
+        Assert.Contains("hello two", await valet.ConsoleAsync("job/app/", 2));
+        var changeSet = build2["changeSets"]!.AsArray().Single()!;
+        Assert.Equal("hudson.plugins.git.GitChangeSetList", changeSet["_class"]!.GetValue<string>());
+        Assert.Equal("git", changeSet["kind"]!.GetValue<string>());
+        var entry = changeSet["items"]!.AsArray().Single()!;
+        Assert.Equal(second, entry["commitId"]!.GetValue<string>());
+        Assert.Equal("Say two", entry["msg"]!.GetValue<string>());
+        Assert.Equal("Ada Lovelace", entry["author"]!["fullName"]!.GetValue<string>());
+        var buildData = build2["actions"]!.AsArray().Single(a => a?["_class"]?.GetValue<string>() == "hudson.plugins.git.util.BuildData")!;
+        Assert.Equal(second, buildData["lastBuiltRevision"]!["SHA1"]!.GetValue<string>());
+
+        using var log = await valet.Admin().GetAsync("job/app/scmPollLog");
+        Assert.Equal(HttpStatusCode.OK, log.StatusCode);
+        Assert.Contains($"Changes found: {first} → {second}", await log.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Token_polling_of_a_job_without_a_poll_scm_trigger_is_400_and_polls_nothing()
+    {
+        using var repo = GitRepo.Create();
+        repo.Commit("hello.txt", "hello one\n", "First commit");
+        await using var valet = await ValetProcess.StartAsync(Config(repo));
+
+        using var poll = await valet.GetAsync("buildByToken/polling?job=plain&token=secret");
+
+        poll.AssertStatus(HttpStatusCode.BadRequest, "cannot-poll");
+        Assert.Empty(await valet.QueueItemsAsync());
+        using var log = await valet.Admin().GetAsync("job/plain/scmPollLog");
+        Assert.Equal("", await log.Content.ReadAsStringAsync());
+        Assert.Empty((await valet.GetJsonAsync("job/plain/api/json"))["builds"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Core_polling_url_polls_for_a_builder_and_redirects_to_the_job()
+    {
+        using var repo = GitRepo.Create();
+        repo.Commit("hello.txt", "hello one\n", "First commit");
+        await using var valet = await ValetProcess.StartAsync(Config(repo));
+
+        using var poll = await valet.Admin().PostAsync("job/app/polling", null);
+
+        Assert.Equal(HttpStatusCode.Found, poll.StatusCode);
+        Assert.EndsWith("/job/app/", poll.Headers.Location!.OriginalString);
+        var build = await valet.WaitForBuildAsync("job/app/", 1);
+        Assert.Equal("SUCCESS", build["result"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_every_minute_cron_starts_a_timer_build_within_about_a_minute_of_start_up()
+    {
+        await using var valet = await ValetProcess.StartAsync("""
+            server: { quietPeriod: 0 }
+            jobs:
+              - name: ticking
+                triggers:
+                  cron: "* * * * *"
+                steps:
+                  - sh: echo tick
+            """);
+
+        var build = await valet.WaitForBuildAsync("job/ticking/", 1, TimeSpan.FromSeconds(90));
+
+        Assert.Equal("SUCCESS", build["result"]!.GetValue<string>());
+        Assert.StartsWith("Started by timer\n", await valet.ConsoleAsync("job/ticking/", 1));
+    }
+
+    [Fact]
+    public async Task An_invalid_cron_spec_stops_the_start_naming_the_job_and_the_field()
+    {
+        await using var valet = await ValetProcess.StartAsync("""
+            jobs:
+              - name: nightly
+                triggers:
+                  cron: "H 25 * * *"
+            """, waitUntilReady: false);
+
+        Assert.NotEqual(0, await valet.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("job 'nightly': triggers.cron: invalid cron spec 'H 25 * * *': hour: '25' is out of range 0-23", valet.Output);
+        Assert.DoesNotContain("Now listening", valet.Output);
+    }
+
+    [Fact]
+    public async Task An_invalid_poll_spec_sent_to_the_api_is_400_and_creates_nothing()
+    {
+        await using var valet = await ValetProcess.StartAsync("server: { quietPeriod: 0 }\n");
+
+        using var put = await valet.Admin().PutAsync("job/x/config.json",
+            new StringContent("""{"triggers": {"pollScm": "*/0 * * * *"}}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.Contains("triggers.pollScm: invalid cron spec '*/0 * * * *': minute: '*/0' has an invalid step", await put.Content.ReadAsStringAsync());
+        using var job = await valet.Admin().GetAsync("job/x/api/json");
+        Assert.Equal(HttpStatusCode.NotFound, job.StatusCode);
+    }
+}
