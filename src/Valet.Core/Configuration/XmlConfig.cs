@@ -8,7 +8,11 @@ namespace Valet.Core.Configuration;
 
 /// <summary>A config.xml read: the entry for the validator, the document as posted, and what Valet keeps without using.</summary>
 /// <param name="AuthToken">The `authToken` text as written: clear, `{valet-hmac}…`, Jenkins' `{AQAA…}`, or null.</param>
-public sealed record XmlItem(ConfigNode Root, XDocument Document, IReadOnlyList<string> Kept, string? AuthToken);
+public sealed record XmlItem(ConfigNode Root, XDocument Document, IReadOnlyList<string> Kept, string? AuthToken)
+{
+    /// <summary>Builders other than `hudson.tasks.Shell`, by element name, in order.</summary>
+    public IReadOnlyList<string> UnknownBuilders { get; init; } = [];
+}
 
 /// <summary>
 /// The config.xml adapter (remote-api.md §7): Jenkins' freestyle `project` and folder elements mapped to
@@ -87,7 +91,7 @@ public static partial class XmlConfig
         };
         return reading.Errors.Count > 0 || entry is null
             ? (null, reading.Errors)
-            : (new XmlItem(entry, document, reading.Kept, root.Element("authToken")?.Value), []);
+            : (new XmlItem(entry, document, reading.Kept, root.Element("authToken")?.Value) { UnknownBuilders = reading.UnknownBuilders }, []);
     }
 
     static string StripPosition(string message)
@@ -102,6 +106,7 @@ public static partial class XmlConfig
     {
         public List<ConfigError> Errors { get; } = [];
         public List<string> Kept { get; } = [];
+        public List<string> UnknownBuilders { get; } = [];
 
         SourceLocation At(XElement e) => new(source, ((IXmlLineInfo)e).LineNumber, PathOf(e));
 
@@ -309,6 +314,7 @@ public static partial class XmlConfig
                 if (builder.Name.LocalName != "hudson.tasks.Shell")
                 {
                     Kept.Add(PathOf(builder));
+                    UnknownBuilders.Add(builder.Name.LocalName);
                     continue;
                 }
                 foreach (var e in builder.Elements().Where(e => e.Name.LocalName != "command"))

@@ -37,6 +37,11 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, string rootU
             await console.WriteLineAsync("Pipeline scripts cannot run on this server yet; nothing was built.");
             return BuildResult.NotBuilt;
         }
+        if (freestyle.UnsupportedStep is { } unsupported)
+        {
+            await console.WriteLineAsync($"This job's config.xml has a builder Valet cannot run ({unsupported}); nothing was built.");
+            return BuildResult.Failure;
+        }
         var environment = Environment();
         if (freestyle.Scm is { } scm && git is not null)
         {

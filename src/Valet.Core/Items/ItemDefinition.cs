@@ -49,6 +49,8 @@ public sealed record FreestyleJob : JobDefinition
 {
     /// <summary>Shell scripts run in order; each must succeed.</summary>
     public IReadOnlyList<string> Steps { get; init; } = [];
+    /// <summary>A builder from config.xml that Valet cannot run (its element name): every build fails before its first step.</summary>
+    public string? UnsupportedStep { get; init; }
 }
 
 public sealed record PipelineJob : JobDefinition

@@ -46,6 +46,8 @@ public sealed class ItemXml(Database db, ItemStore items, JobTokens tokens, Inst
         if (entry is null)
             return Bad(string.Join("; ", invalid));
         var kept = xml.Kept.ToList();
+        if (entry.Definition is FreestyleJob freestyle && xml.UnknownBuilders.Count > 0)
+            entry = entry with { Definition = freestyle with { UnsupportedStep = xml.UnknownBuilders[0] } };
         byte[]? digest = null;
         var token = xml.AuthToken?.Trim();
         if (string.IsNullOrEmpty(token) || entry.Definition is Folder)

@@ -232,4 +232,34 @@ public sealed class ConfigXmlTests
         using var job = await reader.GetAsync("job/x/api/json");
         Assert.Equal(HttpStatusCode.NotFound, job.StatusCode);
     }
+
+    [Fact]
+    public async Task An_unknown_builder_fails_each_build_before_its_first_step_and_is_kept()
+    {
+        await using var valet = await ValetProcess.StartAsync(Config);
+        const string xml = """
+            <project>
+              <quietPeriod>0</quietPeriod>
+              <authToken>ant-token-8v</authToken>
+              <builders>
+                <hudson.tasks.Shell><command>echo step-ran</command></hudson.tasks.Shell>
+                <hudson.tasks.Ant plugin="ant@1.0"><targets>all</targets></hudson.tasks.Ant>
+              </builders>
+            </project>
+            """;
+        using var created = await CreateAsync(valet, "ant", xml);
+        Assert.Contains("/project/builders/hudson.tasks.Ant kept, not used", created.Headers.GetValues("X-Valet-Warning"));
+        using (var trigger = await valet.Admin().PostAsync("job/ant/build?token=ant-token-8v", null))
+            Assert.Equal(HttpStatusCode.Created, trigger.StatusCode);
+        await ValetProcess.WaitUntilAsync(async () =>
+        {
+            using var build = await valet.Admin().GetAsync("job/ant/1/api/json");
+            return build.IsSuccessStatusCode && !(await valet.GetJsonAsync("job/ant/1/api/json"))["building"]!.GetValue<bool>();
+        }, TimeSpan.FromSeconds(60), "the build to finish");
+        Assert.Equal("FAILURE", (await valet.GetJsonAsync("job/ant/1/api/json"))["result"]!.GetValue<string>());
+        var console = await valet.Admin().GetStringAsync("job/ant/1/consoleText");
+        Assert.Contains("hudson.tasks.Ant", console);
+        Assert.DoesNotContain("step-ran", console);
+        Assert.Contains("<targets>all</targets>", await ConfigAsync(valet, "ant"));
+    }
 }
