@@ -35,3 +35,36 @@ public sealed class InputLimitTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 }
+
+public sealed class JobNameLimitTests
+{
+    static async Task<string> NotFoundBytesAsync(HttpResponseMessage r) =>
+        (int)r.StatusCode + await r.Content.ReadAsStringAsync() + r.Content.Headers.ContentType + string.Join(",", r.Headers.GetValues("X-Error"));
+
+    static Task<HttpResponseMessage> PostBuildAsync(ValetProcess valet, string job) =>
+        valet.Anonymous().PostAsync("buildByToken/build", new FormUrlEncodedContent(new Dictionary<string, string> { ["job"] = job, ["token"] = "secret" }));
+
+    [Fact]
+    public async Task A_job_of_30000_segments_is_the_unknown_job_404_at_once_and_queues_nothing()
+    {
+        await using var valet = await ValetProcess.StartAsync(Triggers.TokenSetup.Config);
+        using var unknown = await PostBuildAsync(valet, "nope");
+        var clock = Stopwatch.StartNew();
+        using var huge = await PostBuildAsync(valet, string.Join('/', Enumerable.Repeat("a", 30_000)));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        Assert.Equal(await NotFoundBytesAsync(unknown), await NotFoundBytesAsync(huge));
+        Assert.Empty((await valet.GetJsonAsync("queue/api/json"))["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task A_job_name_over_4096_characters_or_64_segments_is_unknown_even_when_it_would_resolve()
+    {
+        await using var valet = await ValetProcess.StartAsync(Triggers.TokenSetup.Config);
+        using var unknown = await PostBuildAsync(valet, "nope");
+        using var padded = await PostBuildAsync(valet, "a/b/" + new string('/', 4093) + "c");
+        Assert.Equal(await NotFoundBytesAsync(unknown), await NotFoundBytesAsync(padded));
+        Assert.Empty((await valet.GetJsonAsync("queue/api/json"))["items"]!.AsArray());
+        using var within = await PostBuildAsync(valet, "a/b/" + new string('/', 4000) + "c");
+        Assert.Equal(HttpStatusCode.Created, within.StatusCode);
+    }
+}
