@@ -82,6 +82,11 @@ public static partial class BuildByTokenEndpoints
                 context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                 return new(429, "rate-limited", "Too many failed attempts from this address; try again later");
             }
+            if (context.Items[AuthenticationMiddleware.SignInBlockedKey] is TimeSpan signInWait)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(signInWait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return new(429, "rate-limited", "Too many failed sign-in attempts from this address; try again later");
+            }
             if (kind is not { } endpointKind)
                 return new(404, "no-such-endpoint", "No such endpoint under /buildByToken/");
             if (context.Items.ContainsKey(AuthenticationMiddleware.BadCredentialsKey))
