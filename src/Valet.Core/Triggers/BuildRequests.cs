@@ -72,6 +72,14 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
 {
     public const string DelayParameter = "delay";
 
+    /// <summary>limits.md §1: the longest `cause` a trigger takes (UTF-16 code units).</summary>
+    public const int MaxCauseLength = 1024;
+
+    /// <summary>Step 2c of build-token-root.md §3, right after `delay`.</summary>
+    public static bool CauseIsValid(string? cause) => cause is null || cause.Length <= MaxCauseLength;
+
+    public const string CauseProblem = "The cause is longer than 1,024 characters";
+
     public static string DelayProblem(string delay) =>
         $"Invalid delay '{delay}': use seconds as '5sec' or milliseconds as '5000'";
 

@@ -144,7 +144,7 @@ public static class Refusals
     {
         var caller = context.Caller();
         context.Response.Headers["X-Required-Permission"] = permission.Id;
-        context.Response.Headers["X-You-Are-Authenticated-As"] = caller.Name;
+        context.Response.Headers["X-You-Are-Authenticated-As"] = Http.HeaderSafe(caller.Name);
         var message = $"Access denied: {caller.Name} is missing the {permission.Name} permission";
         return caller.IsAnonymous && WantsHtml(context.Request)
             ? SignInPageAsync(context, message)
@@ -154,7 +154,7 @@ public static class Refusals
     /// <summary>403 for a URL that needs a signed-in user (`/me/…`).</summary>
     public static Task SignInRequiredAsync(HttpContext context)
     {
-        context.Response.Headers["X-You-Are-Authenticated-As"] = context.Caller().Name;
+        context.Response.Headers["X-You-Are-Authenticated-As"] = Http.HeaderSafe(context.Caller().Name);
         const string message = "Access denied: sign in to use this URL";
         return WantsHtml(context.Request) ? SignInPageAsync(context, message) : Http.WriteErrorAsync(context, 403, "sign-in-required", message);
     }
@@ -166,7 +166,7 @@ public static class Refusals
         var login = $"{request.PathBase}/login?from={Uri.EscapeDataString(from)}";
         var response = context.Response;
         response.StatusCode = 403;
-        response.Headers["X-Error"] = message;
+        response.Headers["X-Error"] = Http.HeaderSafe(message);
         response.ContentType = "text/html; charset=utf-8";
         return response.WriteAsync(
             $"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head><body><h1>Access denied</h1><p>{WebUtility.HtmlEncode(message)}.</p><p><a href=\"{WebUtility.HtmlEncode(login)}\">Sign in</a></p></body></html>",

@@ -109,6 +109,8 @@ public static partial class BuildByTokenEndpoints
             var delay = queues ? inputs.First("delay") : null;
             if (!builds.DelayIsValid(delay))
                 return new(400, "bad-delay", BuildRequests.DelayProblem(delay!));
+            if (queues && !BuildRequests.CauseIsValid(inputs.First("cause")))
+                return new(400, "cause-too-long", BuildRequests.CauseProblem);
             if (isTrigger && idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey))
                 return new(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
             job = inputs.First("job");
@@ -194,7 +196,7 @@ public static partial class BuildByTokenEndpoints
         {
             case 201 or 303:
                 response.StatusCode = answer.Status;
-                response.Headers.Location = answer.Location;
+                response.Headers.Location = Http.HeaderSafe(answer.Location!);
                 response.ContentLength = 0;
                 return Task.CompletedTask;
             case 200 when answer.ItemStatus is { } status:

@@ -45,6 +45,8 @@ public static class CoreTriggerEndpoints
         var delay = inputs.First("delay");
         if (!builds.DelayIsValid(delay))
             return Http.Error(400, "bad-delay", BuildRequests.DelayProblem(delay!));
+        if (!BuildRequests.CauseIsValid(inputs.First("cause")))
+            return Http.Error(400, "cause-too-long", BuildRequests.CauseProblem);
         var hasParameters = job.Job!.Parameters.Count > 0;
         var isPost = HttpMethods.IsPost(request.Method);
 
