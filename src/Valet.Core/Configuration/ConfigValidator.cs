@@ -63,7 +63,7 @@ public sealed partial class ConfigValidator
     sealed record UserAt(UserEntry User, SourceLocation At, SourceLocation IdAt);
 
     static readonly string[] TopKeys = ["server", "security", "folders", "jobs"];
-    static readonly string[] ServerKeys = ["executors", "quietPeriod", "rootUrl", "trustedProxies"];
+    static readonly string[] ServerKeys = ["executors", "quietPeriod", "rootUrl", "trustedProxies", "maxQueuedPerJob"];
     static readonly string[] SecurityKeys = ["users", "permissions", "triggerGuard"];
     static readonly string[] UserKeys = ["id", "password", "fullName"];
     static readonly string[] GuardKeys = ["enabled", "maxFailures", "windowSeconds"];
@@ -120,6 +120,7 @@ public sealed partial class ConfigValidator
             Executors = Int(f, "executors", 1),
             QuietPeriod = Int(f, "quietPeriod", 0) ?? defaults.QuietPeriod,
             RootUrl = RootUrl(f),
+            MaxQueuedPerJob = Int(f, "maxQueuedPerJob", 1) ?? defaults.MaxQueuedPerJob,
             TrustedProxies = [.. Strings(f, "trustedProxies", (value, at) =>
                 IsAddressOrRange(value) ? value : Fail(at, $"'{value}' is not an IP address or CIDR range (10.0.0.5, 192.168.0.0/24)"))],
         };

@@ -58,6 +58,9 @@ public abstract record BuildOutcome
     /// <summary>The job has no Poll-SCM trigger.</summary>
     public sealed record CannotPoll : BuildOutcome;
 
+    /// <summary>Nothing to fold into and the job already holds <c>server.maxQueuedPerJob</c> waiting items (step 15).</summary>
+    public sealed record QueueFull : BuildOutcome;
+
     /// <summary>An input the request sent is malformed: `delay`, or a parameter (named).</summary>
     public sealed record BadInput(string Parameter, string Reason) : BuildOutcome;
 }
@@ -136,7 +139,7 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
     }
 
     static BuildOutcome Of(EnqueueResult result) =>
-        result.Folded ? new BuildOutcome.Folded(result.Id) : new BuildOutcome.Queued(result.Id);
+        result.Full ? new BuildOutcome.QueueFull() : result.Folded ? new BuildOutcome.Folded(result.Id) : new BuildOutcome.Queued(result.Id);
 
     /// <summary>Asks for a polling run of the job's SCM.</summary>
     public async Task<BuildOutcome> RequestPollAsync(Item job, IdempotencyKey? key, CancellationToken ct)

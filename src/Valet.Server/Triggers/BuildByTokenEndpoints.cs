@@ -184,6 +184,7 @@ public static partial class BuildByTokenEndpoints
         BuildOutcome.CannotPoll => new(400, "cannot-poll", $"{job.FullName} has no Poll SCM trigger"),
         BuildOutcome.BadInput { Parameter: BuildRequests.DelayParameter } b => new(400, "bad-delay", b.Reason),
         BuildOutcome.BadInput b => new(400, "bad-parameter", b.Reason),
+        BuildOutcome.QueueFull => new(503, "queue-full", $"{job.FullName} has as many items waiting as server.maxQueuedPerJob allows; try again later"),
         _ => throw new InvalidOperationException($"unexpected build outcome {outcome}"),
     };
 
@@ -207,6 +208,9 @@ public static partial class BuildByTokenEndpoints
                 return response.WriteAsync("Scheduled.\n", Encoding.UTF8);
             case 405:
                 response.Headers.Allow = "POST";
+                break;
+            case 503:
+                response.Headers.RetryAfter = "60";
                 break;
         }
         return Http.WriteErrorAsync(context, answer.Status, answer.Reason ?? "error", answer.Message);
