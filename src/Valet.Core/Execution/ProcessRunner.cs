@@ -14,9 +14,6 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
 {
     public static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
 
-    // Variables of the server's own that a build must not see.
-    static readonly string[] Withheld = ["VALET_ADMIN_PASSWORD"];
-
     /// <summary>Runs <paramref name="spec"/>; returns its exit code, or null when aborted through <paramref name="abort"/>.</summary>
     public async Task<int?> RunAsync(ProcessSpec spec, Func<ReadOnlyMemory<byte>, Task> output, CancellationToken abort)
     {
@@ -35,8 +32,8 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
             // setsid execs in place (our child is not a group leader), so the shell's pid is the group id.
             foreach (var a in (string[])["/bin/sh", "-c", "exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
                 psi.ArgumentList.Add(a);
-            foreach (var name in Withheld)
-                psi.Environment.Remove(name);
+            // The spec's environment is the whole environment: nothing of the server's own leaks past it.
+            psi.Environment.Clear();
             foreach (var (k, v) in spec.Environment)
                 psi.Environment[k] = v;
 

@@ -50,6 +50,7 @@ public static class ValetServices
         {
             o.Count = config.Server.Executors ?? Environment.ProcessorCount;
             o.RootUrl = config.Server.RootUrl ?? settings.Urls.Split(';')[0].TrimEnd('/') + "/";
+            o.Environment = config.Server.Environment;
         });
         s.AddSingleton<BuildDispatcher>();
         s.AddHostedService(sp => sp.GetRequiredService<BuildDispatcher>());
