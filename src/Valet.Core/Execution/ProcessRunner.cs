@@ -45,14 +45,13 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
                 aborted = true;
                 _ = KillGroupAsync(process);
             });
-            var buffer = new byte[16 * 1024];
-            var stdout = process.StandardOutput.BaseStream;
-            int n;
-            while ((n = await stdout.ReadAsync(buffer, CancellationToken.None)) > 0)
-                await output(buffer.AsMemory(0, n));
+            // The output is read alongside: a background child holding the pipe must not hold the step.
+            var pump = PumpAsync(process.StandardOutput.BaseStream, output);
             await process.WaitForExitAsync(CancellationToken.None);
-            // Children that outlive the shell (backgrounded, daemonized into the group) go with the step.
-            Signal(process.Id, SigKill);
+            // The step ends with its shell; what it left running in its group gets SIGTERM, then SIGKILL.
+            await EndGroupAsync(process.Id);
+            // Output already in the pipe is kept; a process that left the group could hold it open forever.
+            await Task.WhenAny(pump, Task.Delay(KillGrace, CancellationToken.None));
             return aborted ? null : process.ExitCode;
         }
         finally
@@ -60,6 +59,29 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
             File.Delete(scriptFile);
         }
     }
+
+    static async Task PumpAsync(Stream stdout, Func<ReadOnlyMemory<byte>, Task> output)
+    {
+        var buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await stdout.ReadAsync(buffer, CancellationToken.None)) > 0)
+            await output(buffer.AsMemory(0, n));
+    }
+
+    /// <summary>SIGTERM to what is left of the group, up to <see cref="KillGrace"/> for it to go, then SIGKILL.</summary>
+    static async Task EndGroupAsync(int processGroup)
+    {
+        if (!GroupExists(processGroup))
+            return;
+        Signal(processGroup, SigTerm);
+        var deadline = Environment.TickCount64 + (long)KillGrace.TotalMilliseconds;
+        while (GroupExists(processGroup) && Environment.TickCount64 < deadline)
+            await Task.Delay(50, CancellationToken.None);
+        Signal(processGroup, SigKill);
+    }
+
+    /// <summary>Whether any process of the group is alive (signal 0 checks without sending).</summary>
+    public static bool GroupExists(int processGroup) => kill(-processGroup, 0) == 0;
 
     /// <summary>SIGTERM to the group, a grace period, then SIGKILL to the group and the tree.</summary>
     async Task KillGroupAsync(Process process)
