@@ -30,7 +30,8 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
                 UseShellExecute = false,
             };
             // setsid execs in place (our child is not a group leader), so the shell's pid is the group id.
-            foreach (var a in (string[])["/bin/sh", "-c", "exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
+            // The server runs with umask 077 for its home; a build writes its workspace with the umask it was started with.
+            foreach (var a in (string[])["/bin/sh", "-c", $"umask {FileModes.OriginalUmaskText}; exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
                 psi.ArgumentList.Add(a);
             // The spec's environment is the whole environment: nothing of the server's own leaks past it.
             psi.Environment.Clear();

@@ -22,6 +22,7 @@ public static class ValetServices
     {
         var home = new ValetHome(settings.Home);
         Directory.CreateDirectory(home.Root);
+        FileModes.RestrictDirectory(home.Root);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));

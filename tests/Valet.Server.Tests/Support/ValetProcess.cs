@@ -59,7 +59,7 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return valet;
     }
 
-    static string ServerDll()
+    internal static string ServerDll()
     {
         // Tests run from artifacts/bin/Valet.Server.Tests/<config>/; the server is built beside them.
         var dir = AppContext.BaseDirectory.TrimEnd('/');
