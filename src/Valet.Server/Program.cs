@@ -2,7 +2,9 @@ using Valet.Server.Hosting;
 
 // `valet serve` passes its verb along; the server has no other.
 var serverArgs = args.SkipWhile(a => a == "serve").ToArray();
+Valet.Core.FileModes.RestrictUmask();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = serverArgs, ContentRootPath = AppContext.BaseDirectory });
+ValetSettings.KeepOnlyValetSources(builder.Configuration);
 var settings = ValetSettings.From(builder.Configuration);
 
 var configRead = Bootstrap.ReadConfig(settings);

@@ -64,7 +64,7 @@ public sealed partial class ConfigValidator
     sealed record UserAt(UserEntry User, SourceLocation At, SourceLocation IdAt);
 
     static readonly string[] TopKeys = ["server", "security", "folders", "jobs"];
-    static readonly string[] ServerKeys = ["executors", "quietPeriod", "rootUrl", "trustedProxies"];
+    static readonly string[] ServerKeys = ["executors", "quietPeriod", "rootUrl", "trustedProxies", "maxQueuedPerJob", "environment"];
     static readonly string[] SecurityKeys = ["users", "permissions", "triggerGuard"];
     static readonly string[] UserKeys = ["id", "password", "fullName"];
     static readonly string[] GuardKeys = ["enabled", "maxFailures", "windowSeconds"];
@@ -121,10 +121,35 @@ public sealed partial class ConfigValidator
             Executors = Int(f, "executors", 1),
             QuietPeriod = Int(f, "quietPeriod", 0) ?? defaults.QuietPeriod,
             RootUrl = RootUrl(f),
+            MaxQueuedPerJob = Int(f, "maxQueuedPerJob", 1) ?? defaults.MaxQueuedPerJob,
+            Environment = BuildEnvironment(f),
             TrustedProxies = [.. Strings(f, "trustedProxies", (value, at) =>
                 IsAddressOrRange(value) ? value : Fail(at, $"'{value}' is not an IP address or CIDR range (10.0.0.5, 192.168.0.0/24)"))],
         };
     }
+
+    /// <summary><c>server.environment</c>: a mapping of variable name to text, substituted like any scalar.</summary>
+    Dictionary<string, string> BuildEnvironment(Fields f)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!f.Values.TryGetValue("environment", out var node))
+            return environment;
+        if (node is not ConfigMapping map)
+            return WrongType<Dictionary<string, string>>(node, "a mapping of variable name to value") ?? environment;
+        foreach (var entry in map.Entries)
+        {
+            if (entry.Key is not { } name || !EnvironmentName().IsMatch(name))
+                Error(entry.KeyAt, $"'{entry.Key}' is not a variable name (letters, digits and '_', not starting with a digit)");
+            else if (entry.Value is not ConfigScalar scalar)
+                WrongType(entry.Value, "text");
+            else if (Substitute(scalar) is { } value)
+                environment[name] = value;
+        }
+        return environment;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial System.Text.RegularExpressions.Regex EnvironmentName();
 
     string? RootUrl(Fields f)
     {

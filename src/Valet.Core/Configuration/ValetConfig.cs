@@ -20,6 +20,14 @@ public sealed record ServerSettings
     public string? RootUrl { get; init; }
     /// <summary>Addresses or CIDR ranges, as written.</summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
+    public const int DefaultMaxQueuedPerJob = 10_000;
+
+    /// <summary>Items of one job that may wait in the queue at once (limits.md §1).</summary>
+    public int MaxQueuedPerJob { get; init; } = DefaultMaxQueuedPerJob;
+
+    /// <summary><c>server.environment</c>: variables every build gets, after the server's allow-list (limits.md §3).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 }
 
 public sealed record SecuritySettings

@@ -11,10 +11,12 @@ namespace Valet.Core.Execution;
 
 public sealed class ExecutorOptions
 {
-    public int Count { get; set; } = Environment.ProcessorCount;
+    public int Count { get; set; } = System.Environment.ProcessorCount;
     /// <summary>The absolute URL builds see in BUILD_URL and JOB_URL; ends with '/'.</summary>
     public string RootUrl { get; set; } = "http://localhost:8080/";
     public string NodeName { get; set; } = "built-in";
+    /// <summary><c>server.environment</c>.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
 }
 
 /// <summary>
@@ -195,7 +197,7 @@ public sealed partial class BuildDispatcher(
         string result;
         try
         {
-            var run = new BuildRun(build, job, home, Options.RootUrl, runners, git);
+            var run = new BuildRun(build, job, home, Options.RootUrl, runners, Options.Environment, git);
             result = await run.RunAsync(entry.Abort.Token, () => entry.AbortedBy);
         }
         catch (Exception e)

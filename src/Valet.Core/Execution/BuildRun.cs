@@ -9,8 +9,16 @@ namespace Valet.Core.Execution;
 /// the console (masking the build's secrets), and the steps in order, each by the runner of its type;
 /// the first step that does not succeed ends the build with its result.
 /// </summary>
-public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners, GitCheckout? git = null)
+public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners,
+    IReadOnlyDictionary<string, string>? serverEnvironment = null, GitCheckout? git = null)
 {
+    /// <summary>What a build takes from the server's own environment (limits.md §3); nothing else gets through.</summary>
+    static readonly string[] Inherited =
+    [
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TMPDIR", "TERM", "SSH_AUTH_SOCK",
+        "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+    ];
+
     /// <summary>Runs the build; <paramref name="abortedBy"/> names who stopped it once <paramref name="abort"/> is cancelled.</summary>
     public async Task<string> RunAsync(CancellationToken abort, Func<string?> abortedBy)
     {
@@ -63,26 +71,36 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, string rootU
         return abort.IsCancellationRequested ? BuildResult.Aborted : BuildResult.Success;
     }
 
-    /// <summary>Jenkins' variables, then the build's parameters.</summary>
+    /// <summary>
+    /// The build's whole environment, from scratch, later sources winning: the server's allow-listed
+    /// variables, <c>server.environment</c>, the build's parameters, then Valet's own variables, so a
+    /// parameter named BUILD_NUMBER cannot pass for the real one. Secrets the config file interpolates
+    /// stay in the server.
+    /// </summary>
     Dictionary<string, string> Environment()
     {
-        var number = build.Number.ToString(CultureInfo.InvariantCulture);
-        var jobUrl = rootUrl + job.UrlPath;
-        var env = new Dictionary<string, string>
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
         {
-            ["BUILD_NUMBER"] = number,
-            ["BUILD_ID"] = number,
-            ["BUILD_URL"] = jobUrl + number + "/",
-            ["JOB_NAME"] = job.FullName,
-            ["JOB_BASE_NAME"] = job.Name,
-            ["JOB_URL"] = jobUrl,
-            ["WORKSPACE"] = build.Workspace,
-            ["VALET_HOME"] = home.Root,
-            ["NODE_NAME"] = build.Node,
-            ["EXECUTOR_NUMBER"] = (build.Executor - 1).ToString(CultureInfo.InvariantCulture),
-        };
+            if (e.Key is string name && e.Value is string value && (Inherited.Contains(name) || name.StartsWith("LC_", StringComparison.Ordinal)))
+                env[name] = value;
+        }
+        foreach (var (name, value) in serverEnvironment ?? new Dictionary<string, string>())
+            env[name] = value;
         foreach (var p in build.Parameters ?? [])
             env[p.Name] = p.Value;
+        var number = build.Number.ToString(CultureInfo.InvariantCulture);
+        var jobUrl = rootUrl + job.UrlPath;
+        env["BUILD_NUMBER"] = number;
+        env["BUILD_ID"] = number;
+        env["BUILD_URL"] = jobUrl + number + "/";
+        env["JOB_NAME"] = job.FullName;
+        env["JOB_BASE_NAME"] = job.Name;
+        env["JOB_URL"] = jobUrl;
+        env["WORKSPACE"] = build.Workspace;
+        env["VALET_HOME"] = home.Root;
+        env["NODE_NAME"] = build.Node;
+        env["EXECUTOR_NUMBER"] = (build.Executor - 1).ToString(CultureInfo.InvariantCulture);
         return env;
     }
 }

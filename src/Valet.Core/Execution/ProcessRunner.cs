@@ -14,9 +14,6 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
 {
     public static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
 
-    // Variables of the server's own that a build must not see.
-    static readonly string[] Withheld = ["VALET_ADMIN_PASSWORD"];
-
     /// <summary>Runs <paramref name="spec"/>; returns its exit code, or null when aborted through <paramref name="abort"/>.</summary>
     public async Task<int?> RunAsync(ProcessSpec spec, Func<ReadOnlyMemory<byte>, Task> output, CancellationToken abort)
     {
@@ -33,10 +30,11 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
                 UseShellExecute = false,
             };
             // setsid execs in place (our child is not a group leader), so the shell's pid is the group id.
-            foreach (var a in (string[])["/bin/sh", "-c", "exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
+            // The server runs with umask 077 for its home; a build writes its workspace with the umask it was started with.
+            foreach (var a in (string[])["/bin/sh", "-c", $"umask {FileModes.OriginalUmaskText}; exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
                 psi.ArgumentList.Add(a);
-            foreach (var name in Withheld)
-                psi.Environment.Remove(name);
+            // The spec's environment is the whole environment: nothing of the server's own leaks past it.
+            psi.Environment.Clear();
             foreach (var (k, v) in spec.Environment)
                 psi.Environment[k] = v;
 
@@ -48,14 +46,13 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
                 aborted = true;
                 _ = KillGroupAsync(process);
             });
-            var buffer = new byte[16 * 1024];
-            var stdout = process.StandardOutput.BaseStream;
-            int n;
-            while ((n = await stdout.ReadAsync(buffer, CancellationToken.None)) > 0)
-                await output(buffer.AsMemory(0, n));
+            // The output is read alongside: a background child holding the pipe must not hold the step.
+            var pump = PumpAsync(process.StandardOutput.BaseStream, output);
             await process.WaitForExitAsync(CancellationToken.None);
-            // Children that outlive the shell (backgrounded, daemonized into the group) go with the step.
-            Signal(process.Id, SigKill);
+            // The step ends with its shell; what it left running in its group gets SIGTERM, then SIGKILL.
+            await EndGroupAsync(process.Id);
+            // Output already in the pipe is kept; a process that left the group could hold it open forever.
+            await Task.WhenAny(pump, Task.Delay(KillGrace, CancellationToken.None));
             return aborted ? null : process.ExitCode;
         }
         finally
@@ -63,6 +60,29 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
             File.Delete(scriptFile);
         }
     }
+
+    static async Task PumpAsync(Stream stdout, Func<ReadOnlyMemory<byte>, Task> output)
+    {
+        var buffer = new byte[16 * 1024];
+        int n;
+        while ((n = await stdout.ReadAsync(buffer, CancellationToken.None)) > 0)
+            await output(buffer.AsMemory(0, n));
+    }
+
+    /// <summary>SIGTERM to what is left of the group, up to <see cref="KillGrace"/> for it to go, then SIGKILL.</summary>
+    static async Task EndGroupAsync(int processGroup)
+    {
+        if (!GroupExists(processGroup))
+            return;
+        Signal(processGroup, SigTerm);
+        var deadline = Environment.TickCount64 + (long)KillGrace.TotalMilliseconds;
+        while (GroupExists(processGroup) && Environment.TickCount64 < deadline)
+            await Task.Delay(50, CancellationToken.None);
+        Signal(processGroup, SigKill);
+    }
+
+    /// <summary>Whether any process of the group is alive (signal 0 checks without sending).</summary>
+    public static bool GroupExists(int processGroup) => kill(-processGroup, 0) == 0;
 
     /// <summary>SIGTERM to the group, a grace period, then SIGKILL to the group and the tree.</summary>
     async Task KillGroupAsync(Process process)

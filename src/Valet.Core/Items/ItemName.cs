@@ -6,6 +6,30 @@ public static class ItemName
     const string Forbidden = "?*/\\%!@#$^&|<>[]:;";
     public const int MaxLength = 200;
 
+    /// <summary>limits.md §1: a longer full name, or one of more segments, is an unknown item.</summary>
+    public const int MaxFullNameLength = 4096, MaxSegments = 64;
+
+    /// <summary>Whether a full name is within limits.md §1; checked before it is split or looked up.</summary>
+    public static bool WithinLimits(string fullName)
+    {
+        if (fullName.Length > MaxFullNameLength)
+            return false;
+        var segments = 0;
+        var inSegment = false;
+        foreach (var c in fullName)
+        {
+            if (c == '/')
+                inSegment = false;
+            else if (!inSegment)
+            {
+                inSegment = true;
+                if (++segments > MaxSegments)
+                    return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>Null when valid, else the rule the name breaks.</summary>
     public static string? Problem(string name)
     {

@@ -50,14 +50,25 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
     /// The items along a path, outermost first, as far as they exist: "a/b/c" gives a, a/b, a/b/c,
     /// or fewer when a segment is missing.
     /// </summary>
-    public Task<IReadOnlyList<Item>> PathAsync(string fullName, CancellationToken ct) =>
-        paths.GetAsync(FullKey(fullName), () => ReadPathAsync(fullName, ct));
+    /// <remarks>
+    /// A name beyond limits.md §1 is unknown without a lookup; only complete paths are cached, so
+    /// unknown names cost no memory.
+    /// </remarks>
+    public Task<IReadOnlyList<Item>> PathAsync(string fullName, CancellationToken ct)
+    {
+        if (!ItemName.WithinLimits(fullName))
+            return Task.FromResult<IReadOnlyList<Item>>([]);
+        var segments = ItemName.Segments(fullName);
+        return paths.GetAsync(FullKey(fullName), () => ReadPathAsync(segments, ct), path => path.Count == segments.Length);
+    }
 
-    Task<IReadOnlyList<Item>> ReadPathAsync(string fullName, CancellationToken ct) =>
+    Task<IReadOnlyList<Item>> ReadPathAsync(string[] segments, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<Item>>(async s =>
         {
-            var segments = ItemName.Segments(fullName);
-            var keys = Enumerable.Range(1, segments.Length).Select(n => ItemName.Key(string.Join('/', segments.Take(n)))).ToList();
+            // Each prefix extends the one before: at most 64 segments keep this linear in the name's length.
+            var keys = new List<string>(segments.Length);
+            foreach (var segment in segments)
+                keys.Add(keys.Count == 0 ? ItemName.Key(segment) : keys[^1] + "/" + ItemName.Key(segment));
             var rows = (await s.QueryAsync<Row>($"SELECT {Columns} FROM item WHERE full_key IN @keys", new { keys }))
                 .ToDictionary(r => FullKey(r.FullName));
             var path = new List<Item>();

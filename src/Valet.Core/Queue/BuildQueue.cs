@@ -1,3 +1,4 @@
+using Valet.Core.Configuration;
 using System.Globalization;
 using System.Text;
 using Valet.Core.Items;
@@ -10,7 +11,7 @@ namespace Valet.Core.Queue;
 /// The durable build queue. Every change is committed before its caller returns; equivalent requests
 /// fold into the waiting item; executors take items with an atomic claim.
 /// </summary>
-public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimeProvider time)
+public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimeProvider time, ServerSettings? server = null)
 {
     public static readonly TimeSpan LeftItemsVisibleFor = TimeSpan.FromMinutes(5);
 
@@ -62,14 +63,25 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         Func<Session, Task<bool>> claim, Func<Session, EnqueueResult, Task> record, CancellationToken ct)
     {
         var request = Pending(job, values, cause, due);
-        var earliestDue = await db.WriteAsync(async s =>
+        long earliestDue;
+        try
         {
-            if (!await claim(s))
-                return long.MaxValue;
-            var earliest = await ApplyAsync(s, [request]);
-            await record(s, request.Result!);
-            return earliest;
-        }, ct);
+            earliestDue = await db.WriteAsync(async s =>
+            {
+                if (!await claim(s))
+                    return long.MaxValue;
+                var earliest = await ApplyAsync(s, [request]);
+                // A full queue answers 503 and must not spend the key: the write rolls back.
+                if (request.Result!.Full)
+                    throw new QueueFullException();
+                await record(s, request.Result!);
+                return earliest;
+            }, ct);
+        }
+        catch (QueueFullException)
+        {
+            return request.Result;
+        }
         WakeDispatcherFor(earliestDue);
         return request.Result;
     }
@@ -131,6 +143,14 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             request.Answer.TrySetResult(request.Result!);
     }
 
+    sealed class QueueFullException() : Exception("the job's queue is full");
+
+    int MaxQueued => server?.MaxQueuedPerJob ?? ServerSettings.DefaultMaxQueuedPerJob;
+
+    // Bounded by the limit, so the count costs at most that many index entries, through queue_item_fold.
+    static readonly Statement CountQueued = new(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM queue_item WHERE job_id = @JobId AND state = 'queued' LIMIT @Max)");
+
     static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = CASE WHEN @DueAt < due_at THEN @DueAt ELSE due_at END WHERE id = @Id");
     static readonly Statement Insert = new(
         """
@@ -158,6 +178,12 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             {
                 Cause.Add(causes, r.Cause);
                 dueAt = Math.Min(dueAt, r.DueAt);
+            }
+            if (target is null && await s.QueryFirstOrDefaultAsync<long>(CountQueued, new { first.JobId, Max = MaxQueued }) >= MaxQueued)
+            {
+                foreach (var r in kind)
+                    r.Result = new EnqueueResult(0, Folded: false) { Full = true };
+                continue;
             }
             if (target is null)
             {

@@ -9,6 +9,10 @@ public sealed record QueueItem(
     long Id, long JobId, QueueState State, long DueAt, long InQueueSince,
     IReadOnlyList<ParameterValue>? Parameters, IReadOnlyList<Cause> Causes, long? BuildNumber, long? LeftAt);
 
-public sealed record EnqueueResult(long Id, bool Folded);
+public sealed record EnqueueResult(long Id, bool Folded)
+{
+    /// <summary>Nothing was queued: the job already holds <c>server.maxQueuedPerJob</c> waiting items (limits.md §1).</summary>
+    public bool Full { get; init; }
+}
 
 public enum CancelOutcome { Cancelled, NotFound, AlreadyLeft }

@@ -12,70 +12,28 @@ public sealed class SignInGuard(TimeProvider time)
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(60);
     static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
     static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
-    const int SweepAbove = 10_000;
 
-    readonly Dictionary<string, Queue<DateTimeOffset>> failures = new(StringComparer.Ordinal);
+    readonly FailureTable failures = new(Window, time);
 
     /// <summary>Whether attempts from <paramref name="address"/> are refused now, and for how long.</summary>
     public bool IsBlocked(string address, out TimeSpan retryAfter)
     {
-        lock (failures)
-        {
-            var now = time.GetUtcNow();
-            retryAfter = TimeSpan.Zero;
-            if (!failures.TryGetValue(address, out var recent))
-                return false;
-            Expire(recent, now);
-            if (recent.Count < MaxFailures)
-                return false;
-            // Blocked until enough failures have left the window to fall below the limit.
-            retryAfter = recent.ElementAt(recent.Count - MaxFailures) + Window - now;
-            return true;
-        }
+        retryAfter = TimeSpan.Zero;
+        var recent = failures.Recent(address);
+        if (recent.Length < MaxFailures)
+            return false;
+        // Blocked until enough failures have left the window to fall below the limit.
+        retryAfter = DateTimeOffset.FromUnixTimeMilliseconds(recent[^MaxFailures]) + Window - time.GetUtcNow();
+        return true;
     }
 
     /// <summary>Records a failure and returns the delay to add before answering it.</summary>
     public TimeSpan RecordFailure(string address)
     {
-        lock (failures)
-        {
-            var now = time.GetUtcNow();
-            if (failures.Count > SweepAbove)
-                Sweep(now);
-            if (!failures.TryGetValue(address, out var recent))
-                failures[address] = recent = new Queue<DateTimeOffset>();
-            Expire(recent, now);
-            recent.Enqueue(now);
-            var delay = Step * (recent.Count - 1);
-            return delay < MaxDelay ? delay : MaxDelay;
-        }
+        var delay = Step * (failures.Record(address) - 1);
+        return delay < MaxDelay ? delay : MaxDelay;
     }
 
     /// <summary>Failures of <paramref name="address"/> still inside the window.</summary>
-    public int FailuresOf(string address)
-    {
-        lock (failures)
-        {
-            if (!failures.TryGetValue(address, out var recent))
-                return 0;
-            Expire(recent, time.GetUtcNow());
-            return recent.Count;
-        }
-    }
-
-    static void Expire(Queue<DateTimeOffset> recent, DateTimeOffset now)
-    {
-        while (recent.Count > 0 && recent.Peek() + Window <= now)
-            recent.Dequeue();
-    }
-
-    void Sweep(DateTimeOffset now)
-    {
-        foreach (var (address, recent) in failures.ToList())
-        {
-            Expire(recent, now);
-            if (recent.Count == 0)
-                failures.Remove(address);
-        }
-    }
+    public int FailuresOf(string address) => failures.Recent(address).Length;
 }

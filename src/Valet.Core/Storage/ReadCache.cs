@@ -15,13 +15,16 @@ public sealed class ReadCache<TKey, TValue> where TKey : notnull
     readonly ConcurrentDictionary<TKey, TValue> entries = new();
     long generation;
 
-    public async Task<TValue> GetAsync(TKey key, Func<Task<TValue>> read)
+    public Task<TValue> GetAsync(TKey key, Func<Task<TValue>> read) => GetAsync(key, read, static _ => true);
+
+    /// <param name="keep">Whether a value read is worth keeping: misses are not, or anyone could fill the cache.</param>
+    public async Task<TValue> GetAsync(TKey key, Func<Task<TValue>> read, Func<TValue, bool> keep)
     {
         if (entries.TryGetValue(key, out var cached))
             return cached;
         var before = Interlocked.Read(ref generation);
         var value = await read();
-        if (Interlocked.Read(ref generation) == before && entries.Count < 100_000)
+        if (keep(value) && Interlocked.Read(ref generation) == before && entries.Count < 100_000)
             entries.TryAdd(key, value);
         return value;
     }

@@ -59,6 +59,9 @@ public abstract record BuildOutcome
     /// <summary>The job has no Poll-SCM trigger.</summary>
     public sealed record CannotPoll : BuildOutcome;
 
+    /// <summary>Nothing to fold into and the job already holds <c>server.maxQueuedPerJob</c> waiting items (step 15).</summary>
+    public sealed record QueueFull : BuildOutcome;
+
     /// <summary>An input the request sent is malformed: `delay`, or a parameter (named).</summary>
     public sealed record BadInput(string Parameter, string Reason) : BuildOutcome;
 }
@@ -72,6 +75,14 @@ public abstract record BuildOutcome
 public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency, ServerSettings server, TimeProvider time, PollRequests polls)
 {
     public const string DelayParameter = "delay";
+
+    /// <summary>limits.md §1: the longest `cause` a trigger takes (UTF-16 code units).</summary>
+    public const int MaxCauseLength = 1024;
+
+    /// <summary>Step 2c of build-token-root.md §3, right after `delay`.</summary>
+    public static bool CauseIsValid(string? cause) => cause is null || cause.Length <= MaxCauseLength;
+
+    public const string CauseProblem = "The cause is longer than 1,024 characters";
 
     public static string DelayProblem(string delay) =>
         $"Invalid delay '{delay}': use seconds as '5sec' or milliseconds as '5000'";
@@ -129,7 +140,7 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
     }
 
     static BuildOutcome Of(EnqueueResult result) =>
-        result.Folded ? new BuildOutcome.Folded(result.Id) : new BuildOutcome.Queued(result.Id);
+        result.Full ? new BuildOutcome.QueueFull() : result.Folded ? new BuildOutcome.Folded(result.Id) : new BuildOutcome.Queued(result.Id);
 
     /// <summary>Asks for a polling run of the job's SCM.</summary>
     public async Task<BuildOutcome> RequestPollAsync(Item job, IdempotencyKey? key, CancellationToken ct)

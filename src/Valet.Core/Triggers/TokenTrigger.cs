@@ -78,6 +78,8 @@ public sealed class TokenTrigger(ItemStore items, JobTokens tokens, BuildQueue q
     /// <summary>Full name to job: empty segments dropped, names ignore case, all but the last must be folders.</summary>
     async Task<(Item? Job, IReadOnlyList<Item> Path, string? Problem, bool NotAJob)> ResolveAsync(string job, CancellationToken ct)
     {
+        if (!ItemName.WithinLimits(job))
+            return (null, [], "the job name is beyond 4,096 characters or 64 segments", false);
         var segments = ItemName.Segments(job);
         if (segments.Length == 0)
             return (null, [], "empty job name", false);

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using Valet.Core.Configuration;
+using Valet.Core.Security;
 
 namespace Valet.Core.Triggers;
 
@@ -10,42 +10,24 @@ namespace Valet.Core.Triggers;
 /// </summary>
 public sealed class TriggerGuard(TriggerGuardSettings settings, TimeProvider time)
 {
-    readonly ConcurrentDictionary<string, Queue<long>> failures = new();
-    TimeSpan Window => TimeSpan.FromSeconds(settings.WindowSeconds);
+    readonly FailureTable failures = new(TimeSpan.FromSeconds(settings.WindowSeconds), time);
 
     /// <summary>Null when the address may go on; else how long until it may.</summary>
     public TimeSpan? RetryAfter(string address)
     {
-        if (!settings.Enabled || !failures.TryGetValue(address, out var q))
+        if (!settings.Enabled)
             return null;
-        lock (q)
-        {
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            Expire(q, now);
-            if (q.Count < settings.MaxFailures)
-                return null;
-            // Below the limit again once the oldest failures that keep it there have aged out.
-            var releaseAt = q.ElementAt(q.Count - settings.MaxFailures) + (long)Window.TotalMilliseconds;
-            return TimeSpan.FromMilliseconds(Math.Max(1, releaseAt - now));
-        }
+        var recent = failures.Recent(address);
+        if (recent.Length < settings.MaxFailures)
+            return null;
+        // Below the limit again once the oldest failures that keep it there have aged out.
+        var releaseAt = recent[^settings.MaxFailures] + settings.WindowSeconds * 1000L;
+        return TimeSpan.FromMilliseconds(Math.Max(1, releaseAt - time.GetUtcNow().ToUnixTimeMilliseconds()));
     }
 
     public void RecordFailure(string address)
     {
-        if (!settings.Enabled)
-            return;
-        var q = failures.GetOrAdd(address, _ => new Queue<long>());
-        lock (q)
-        {
-            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-            Expire(q, now);
-            q.Enqueue(now);
-        }
-    }
-
-    void Expire(Queue<long> q, long now)
-    {
-        while (q.Count > 0 && now - q.Peek() >= Window.TotalMilliseconds)
-            q.Dequeue();
+        if (settings.Enabled)
+            failures.Record(address);
     }
 }

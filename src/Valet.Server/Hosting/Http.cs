@@ -19,7 +19,7 @@ public static class Http
         response.StatusCode = status;
         // The reason code leads the line, so scripts can match on it without parsing prose.
         var line = $"{reason}: {message}";
-        response.Headers["X-Error"] = line;
+        response.Headers["X-Error"] = HeaderSafe(line);
         if (WantsJson(context.Request))
         {
             response.ContentType = "application/problem+json";
@@ -28,6 +28,25 @@ public static class Http
         }
         response.ContentType = "text/plain; charset=utf-8";
         return response.WriteAsync(line + "\n", Encoding.UTF8);
+    }
+
+    /// <summary>
+    /// Text fit for a header whatever it holds (limits.md §1): each UTF-8 byte outside printable ASCII,
+    /// and '%' itself, as %XX. Kestrel refuses other bytes with an exception, which would be a 500.
+    /// </summary>
+    public static string HeaderSafe(string text)
+    {
+        if (text.All(c => c is >= ' ' and <= '~' and not '%'))
+            return text;
+        var safe = new StringBuilder(text.Length + 16);
+        foreach (var b in Encoding.UTF8.GetBytes(text))
+        {
+            if (b is >= 0x20 and <= 0x7E and not (byte)'%')
+                safe.Append((char)b);
+            else
+                safe.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return safe.ToString();
     }
 
     public static IResult Error(int status, string reason, string message) => new ErrorResult(status, reason, message);
@@ -90,7 +109,7 @@ public static class Http
         {
             context.Response.StatusCode = Status;
             if (Location is not null)
-                context.Response.Headers.Location = Location;
+                context.Response.Headers.Location = HeaderSafe(Location);
             context.Response.ContentLength = 0;
             return Task.CompletedTask;
         }

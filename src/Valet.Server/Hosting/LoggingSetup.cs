@@ -33,5 +33,7 @@ static class LoggingSetup
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore.Http.Result", LogLevel.Warning);
+        // The filters above lose to provider-specific levels in configuration; the wrappers do not.
+        PinnedLoggerProvider.WrapAll(builder.Services);
     }
 }

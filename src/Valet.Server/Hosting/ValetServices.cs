@@ -24,6 +24,7 @@ public static class ValetServices
     {
         var home = new ValetHome(settings.Home);
         Directory.CreateDirectory(home.Root);
+        FileModes.RestrictDirectory(home.Root);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
         builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
@@ -52,6 +53,7 @@ public static class ValetServices
         {
             o.Count = config.Server.Executors ?? Environment.ProcessorCount;
             o.RootUrl = config.Server.RootUrl ?? settings.Urls.Split(';')[0].TrimEnd('/') + "/";
+            o.Environment = config.Server.Environment;
         });
         s.AddSingleton<BuildDispatcher>();
         s.AddHostedService(sp => sp.GetRequiredService<BuildDispatcher>());

@@ -32,9 +32,11 @@ public static class ApiRenderer
         IReadOnlyList<TreeNode>? nodes = null;
         if (tree is not null)
         {
+            if (tree.Length > MaxTreeLength)
+                return $"tree is longer than {MaxTreeLength} characters";
             try
             {
-                nodes = TreeParser.Parse(tree);
+                nodes = TreeParser.Parse(tree, MaxTreeNesting);
             }
             catch (FormatException e)
             {
@@ -56,19 +58,42 @@ public static class ApiRenderer
     public static XDocument ToXml(ApiObject root, RenderOptions options) =>
         new(ToElement(ElementName(root.Class), root, Scope.Of(options)));
 
+    /// <summary>limits.md §1: longer expressions are refused before they are compiled.</summary>
+    public const int MaxXPathLength = 1024;
+
+    /// <summary>limits.md §1: node visits one evaluation may make.</summary>
+    public const long XPathVisits = 1_000_000;
+
+    /// <summary>limits.md §1: the longest <c>tree=</c> and its deepest nesting of <c>[…]</c>.</summary>
+    public const int MaxTreeLength = 1024, MaxTreeNesting = 10;
+
     /// <param name="wrapper"><c>wrapper=</c>: the element name that every result is put under.</param>
-    public static XPathResult EvaluateXPath(XDocument doc, string xpath, string? wrapper)
+    /// <param name="ct">The request's abort: a client that went away stops the evaluation.</param>
+    public static XPathResult EvaluateXPath(XDocument doc, string xpath, string? wrapper, CancellationToken ct = default, long visits = XPathVisits)
     {
+        if (xpath.Length > MaxXPathLength)
+            return new XPathResult.TooExpensive($"xpath is longer than {MaxXPathLength} characters");
         object result;
+        List<XObject>? nodes = null;
         try
         {
-            result = doc.XPathEvaluate(xpath);
+            var navigator = new BudgetedNavigator(doc.CreateNavigator(), visits, ct);
+            result = navigator.Evaluate(XPathExpression.Compile(xpath));
+            if (result is XPathNodeIterator iterator)
+            {
+                nodes = [];
+                while (iterator.MoveNext())
+                    nodes.Add(ToXObject(iterator.Current!));
+            }
         }
         catch (XPathException e)
         {
             return new XPathResult.BadRequest($"bad xpath '{xpath}': {e.Message}");
         }
-        var nodes = result is IEnumerable set and not string ? set.Cast<XObject>().ToList() : null;
+        catch (XPathBudgetExceededException)
+        {
+            return new XPathResult.TooExpensive($"xpath needs more than {visits} node visits");
+        }
         if (wrapper is not null)
             return Wrap(wrapper, nodes, result);
         return nodes switch
@@ -80,6 +105,13 @@ public static class ApiRenderer
                 $"XPath \"{xpath}\" matched {nodes.Count} nodes. Create XPath that only matches one, or use the \"wrapper\" query parameter to wrap them all under a root element."),
         };
     }
+
+    // Adjacent text nodes read as one in XPath, so a text result takes the navigator's merged value.
+    static XObject ToXObject(XPathNavigator node) => node.NodeType switch
+    {
+        XPathNodeType.Text or XPathNodeType.Whitespace or XPathNodeType.SignificantWhitespace => new XText(node.Value),
+        _ => node.UnderlyingObject as XObject ?? new XText(node.Value),
+    };
 
     static XPathResult Single(XObject node) => node switch
     {

@@ -19,12 +19,13 @@ public static class ApiResults
             var doc = ApiRenderer.ToXml(model, options);
             if (q["xpath"].FirstOrDefault() is { } xpath)
             {
-                return ApiRenderer.EvaluateXPath(doc, xpath, q["wrapper"].FirstOrDefault()) switch
+                return ApiRenderer.EvaluateXPath(doc, xpath, q["wrapper"].FirstOrDefault(), context.RequestAborted) switch
                 {
                     XPathResult.Text t => Results.Text(t.Value, "text/plain;charset=UTF-8", Encoding.UTF8),
                     XPathResult.Xml x => Results.Text(x.Element.ToString(System.Xml.Linq.SaveOptions.DisableFormatting), "application/xml;charset=UTF-8", Encoding.UTF8),
                     XPathResult.NotFound => Http.Error(404, "no-match", "The XPath expression matched nothing"),
                     XPathResult.BadRequest b => Http.Error(400, "bad-xpath", b.Message),
+                    XPathResult.TooExpensive t => Http.Error(400, "xpath-too-expensive", t.Message),
                     _ => throw new InvalidOperationException(),
                 };
             }

@@ -19,14 +19,20 @@ public sealed record TreeNode(string Name, IReadOnlyList<TreeNode>? Children, in
 sealed class TreeParser
 {
     readonly string text;
+    readonly int maxNesting;
     int pos;
+    int nesting;
 
-    TreeParser(string text) => this.text = text;
+    TreeParser(string text, int maxNesting)
+    {
+        this.text = text;
+        this.maxNesting = maxNesting;
+    }
 
     /// <exception cref="FormatException">The text is not a tree; the message says where.</exception>
-    public static IReadOnlyList<TreeNode> Parse(string text)
+    public static IReadOnlyList<TreeNode> Parse(string text, int maxNesting = int.MaxValue)
     {
-        var parser = new TreeParser(text);
+        var parser = new TreeParser(text, maxNesting);
         var list = parser.List();
         parser.SkipSpace();
         return parser.pos == text.Length ? list : throw parser.Error("',' or the end");
@@ -46,8 +52,12 @@ sealed class TreeParser
         List<TreeNode>? children = null;
         if (Accept('['))
         {
+            // Recursion depth follows the nesting, so the limit also keeps the stack bounded.
+            if (++nesting > maxNesting)
+                throw Error($"at most {maxNesting} nested '['");
             children = List();
             Expect(']');
+            nesting--;
         }
         if (!Accept('{'))
             return new(name, children);

@@ -14,4 +14,7 @@ public abstract record XPathResult
     public sealed record NotFound() : XPathResult;
 
     public sealed record BadRequest(string Message) : XPathResult;
+
+    /// <summary>Too long, or over its evaluation budget (limits.md §1).</summary>
+    public sealed record TooExpensive(string Message) : XPathResult;
 }

@@ -31,6 +31,9 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
     /// <summary>Set instead of answering 401 on /buildByToken, whose decision order puts the guard first.</summary>
     public const string BadCredentialsKey = "valet.badCredentials";
 
+    /// <summary>Set, with the wait, instead of answering 429 on /buildByToken (step 1s).</summary>
+    public const string SignInBlockedKey = "valet.signInBlocked";
+
     public async Task InvokeAsync(HttpContext context)
     {
         // /healthz answers anyone, whatever credentials come along.
@@ -44,14 +47,26 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
         {
             var address = clientAddress.Of(context);
             var byToken = context.Request.Path.StartsWithSegments("/buildByToken");
-            if (!byToken && guard.IsBlocked(address, out var retryAfter))
+            // Checked before any password is hashed; /buildByToken answers it itself, after its own guard (step 1s).
+            if (guard.IsBlocked(address, out var retryAfter))
             {
+                if (byToken)
+                {
+                    context.Items[SignInBlockedKey] = retryAfter;
+                    await next(context);
+                    return;
+                }
                 await TooManyAsync(context, retryAfter);
                 return;
             }
             var caller = await AuthenticateAsync(header["Basic ".Length..].Trim(), context.RequestAborted);
             if (caller is null)
             {
+                // Every failed credential counts, on every URL: else /buildByToken would guess passwords at full speed.
+                var delay = guard.RecordFailure(address);
+                Log.BasicFailed(logger, address);
+                if (delay > TimeSpan.Zero)
+                    await Task.Delay(delay, time, context.RequestAborted);
                 // /buildByToken decides itself, its own guard first (build-token-root.md).
                 if (byToken)
                 {
@@ -59,10 +74,6 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
                     await next(context);
                     return;
                 }
-                var delay = guard.RecordFailure(address);
-                Log.BasicFailed(logger, address);
-                if (delay > TimeSpan.Zero)
-                    await Task.Delay(delay, time, context.RequestAborted);
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"Valet\"";
                 await Http.WriteErrorAsync(context, 401, "bad-credentials", "Invalid user name, password or API token");
                 return;
@@ -80,7 +91,7 @@ public sealed partial class AuthenticationMiddleware(RequestDelegate next, Authe
     public static Task TooManyAsync(HttpContext context, TimeSpan retryAfter)
     {
         context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        return Http.WriteErrorAsync(context, 429, "too-many-failures", "Too many failed sign-in attempts from this address; try again later");
+        return Http.WriteErrorAsync(context, 429, "rate-limited", "Too many failed sign-in attempts from this address; try again later");
     }
 
     async Task<Caller?> AuthenticateAsync(string encoded, CancellationToken ct)
@@ -133,7 +144,7 @@ public static class Refusals
     {
         var caller = context.Caller();
         context.Response.Headers["X-Required-Permission"] = permission.Id;
-        context.Response.Headers["X-You-Are-Authenticated-As"] = caller.Name;
+        context.Response.Headers["X-You-Are-Authenticated-As"] = Http.HeaderSafe(caller.Name);
         var message = $"Access denied: {caller.Name} is missing the {permission.Name} permission";
         return caller.IsAnonymous && WantsHtml(context.Request)
             ? SignInPageAsync(context, message)
@@ -143,7 +154,7 @@ public static class Refusals
     /// <summary>403 for a URL that needs a signed-in user (`/me/…`).</summary>
     public static Task SignInRequiredAsync(HttpContext context)
     {
-        context.Response.Headers["X-You-Are-Authenticated-As"] = context.Caller().Name;
+        context.Response.Headers["X-You-Are-Authenticated-As"] = Http.HeaderSafe(context.Caller().Name);
         const string message = "Access denied: sign in to use this URL";
         return WantsHtml(context.Request) ? SignInPageAsync(context, message) : Http.WriteErrorAsync(context, 403, "sign-in-required", message);
     }
@@ -155,7 +166,7 @@ public static class Refusals
         var login = $"{request.PathBase}/login?from={Uri.EscapeDataString(from)}";
         var response = context.Response;
         response.StatusCode = 403;
-        response.Headers["X-Error"] = message;
+        response.Headers["X-Error"] = Http.HeaderSafe(message);
         response.ContentType = "text/html; charset=utf-8";
         return response.WriteAsync(
             $"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head><body><h1>Access denied</h1><p>{WebUtility.HtmlEncode(message)}.</p><p><a href=\"{WebUtility.HtmlEncode(login)}\">Sign in</a></p></body></html>",

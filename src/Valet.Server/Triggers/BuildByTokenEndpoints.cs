@@ -82,6 +82,11 @@ public static partial class BuildByTokenEndpoints
                 context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                 return new(429, "rate-limited", "Too many failed attempts from this address; try again later");
             }
+            if (context.Items[AuthenticationMiddleware.SignInBlockedKey] is TimeSpan signInWait)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(signInWait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return new(429, "rate-limited", "Too many failed sign-in attempts from this address; try again later");
+            }
             if (kind is not { } endpointKind)
                 return new(404, "no-such-endpoint", "No such endpoint under /buildByToken/");
             if (context.Items.ContainsKey(AuthenticationMiddleware.BadCredentialsKey))
@@ -104,6 +109,8 @@ public static partial class BuildByTokenEndpoints
             var delay = queues ? inputs.First("delay") : null;
             if (!builds.DelayIsValid(delay))
                 return new(400, "bad-delay", BuildRequests.DelayProblem(delay!));
+            if (queues && !BuildRequests.CauseIsValid(inputs.First("cause")))
+                return new(400, "cause-too-long", BuildRequests.CauseProblem);
             if (isTrigger && idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey))
                 return new(400, "bad-idempotency-key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
             job = inputs.First("job");
@@ -177,6 +184,7 @@ public static partial class BuildByTokenEndpoints
         BuildOutcome.CannotPoll => new(400, "cannot-poll", $"{job.FullName} has no Poll SCM trigger"),
         BuildOutcome.BadInput { Parameter: BuildRequests.DelayParameter } b => new(400, "bad-delay", b.Reason),
         BuildOutcome.BadInput b => new(400, "bad-parameter", b.Reason),
+        BuildOutcome.QueueFull => new(503, "queue-full", $"{job.FullName} has as many items waiting as server.maxQueuedPerJob allows; try again later"),
         _ => throw new InvalidOperationException($"unexpected build outcome {outcome}"),
     };
 
@@ -189,7 +197,7 @@ public static partial class BuildByTokenEndpoints
         {
             case 201 or 303:
                 response.StatusCode = answer.Status;
-                response.Headers.Location = answer.Location;
+                response.Headers.Location = Http.HeaderSafe(answer.Location!);
                 response.ContentLength = 0;
                 return Task.CompletedTask;
             case 200 when answer.ItemStatus is { } status:
@@ -200,6 +208,9 @@ public static partial class BuildByTokenEndpoints
                 return response.WriteAsync("Scheduled.\n", Encoding.UTF8);
             case 405:
                 response.Headers.Allow = "POST";
+                break;
+            case 503:
+                response.Headers.RetryAfter = "60";
                 break;
         }
         return Http.WriteErrorAsync(context, answer.Status, answer.Reason ?? "error", answer.Message);

@@ -62,6 +62,8 @@ public static class CoreTriggerEndpoints
         var delay = inputs.First("delay");
         if (!builds.DelayIsValid(delay))
             return Http.Error(400, "bad-delay", BuildRequests.DelayProblem(delay!));
+        if (!BuildRequests.CauseIsValid(inputs.First("cause")))
+            return Http.Error(400, "cause-too-long", BuildRequests.CauseProblem);
         var hasParameters = job.Job!.Parameters.Count > 0;
         var isPost = HttpMethods.IsPost(request.Method);
 
@@ -103,8 +105,20 @@ public static class CoreTriggerEndpoints
         BuildOutcome.WrongEndpoint => Http.Error(400, "wrong-endpoint", $"{job.FullName} has no parameters: use /build"),
         BuildOutcome.BadInput { Parameter: BuildRequests.DelayParameter } b => Http.Error(400, "bad-delay", b.Reason),
         BuildOutcome.BadInput b => Http.Error(400, "bad-parameter", b.Reason),
+        BuildOutcome.QueueFull => QueueFull(job),
         _ => throw new InvalidOperationException($"unexpected build outcome {outcome}"),
     };
+
+    static IResult QueueFull(Item job) => new QueueFullResult(job.FullName);
+
+    sealed record QueueFullResult(string FullName) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.Headers.RetryAfter = "60";
+            return Http.WriteErrorAsync(context, 503, "queue-full", $"{FullName} has as many items waiting as server.maxQueuedPerJob allows; try again later");
+        }
+    }
 
     static IResult NotBuildable(Item job) => Http.Error(409, "disabled", $"{job.FullName} is not buildable");
 

@@ -197,7 +197,7 @@ public sealed class ConfigFileTests
               colour: blue
             """);
 
-        Assert.StartsWith("valet.yaml:3: server.colour: unknown key (expected one of executors, quietPeriod, rootUrl, trustedProxies)", error);
+        Assert.StartsWith("valet.yaml:3: server.colour: unknown key (expected one of executors, quietPeriod, rootUrl, trustedProxies, maxQueuedPerJob, environment)", error);
     }
 
     [Fact]

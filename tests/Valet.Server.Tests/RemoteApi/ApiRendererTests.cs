@@ -306,4 +306,37 @@ public sealed class ApiRendererTests
         Assert.Equal("<none />", xml.Element.ToString());
         Assert.IsType<XPathResult.BadRequest>(ApiRenderer.EvaluateXPath(doc, "//job/name", wrapper: "<script>"));
     }
+
+    const string NestedXPath = "count(//*[count(//*[count(//*[count(//*[count(//*[count(//*[count(//*)])])])])])])";
+
+    [Fact]
+    public void Xpath_over_its_visit_budget_stops_as_too_expensive()
+    {
+        var doc = ApiRenderer.ToXml(Hudson(), RenderOptions.Default);
+        Assert.IsType<XPathResult.Text>(ApiRenderer.EvaluateXPath(doc, "count(//*)", wrapper: null, visits: 1000));
+        Assert.IsType<XPathResult.TooExpensive>(ApiRenderer.EvaluateXPath(doc, NestedXPath, wrapper: null));
+    }
+
+    [Fact]
+    public void Xpath_stops_as_soon_as_its_client_has_gone()
+    {
+        var doc = ApiRenderer.ToXml(Hudson(), RenderOptions.Default);
+        var result = ApiRenderer.EvaluateXPath(doc, NestedXPath, wrapper: null, new CancellationToken(canceled: true), visits: long.MaxValue);
+        Assert.IsType<XPathResult.TooExpensive>(result);
+    }
+
+    [Fact]
+    public void Xpath_longer_than_1024_characters_is_refused_before_it_is_compiled()
+    {
+        var doc = ApiRenderer.ToXml(Hudson(), RenderOptions.Default);
+        Assert.IsType<XPathResult.TooExpensive>(ApiRenderer.EvaluateXPath(doc, "/" + new string(' ', 1024), wrapper: null));
+    }
+
+    [Fact]
+    public void Tree_longer_than_1024_characters_or_nested_deeper_than_10_is_a_bad_query()
+    {
+        Assert.Null(ApiRenderer.TryParse(null, string.Concat(Enumerable.Repeat("a[", 10)) + "b" + new string(']', 10), out _));
+        Assert.NotNull(ApiRenderer.TryParse(null, string.Concat(Enumerable.Repeat("a[", 11)) + "b" + new string(']', 11), out _));
+        Assert.NotNull(ApiRenderer.TryParse(null, string.Join(',', Enumerable.Repeat("abcd", 210)), out _));
+    }
 }

@@ -31,6 +31,14 @@ public sealed partial class ValetProcess : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
     public string Output { get { lock (output) return output.ToString(); } }
     public int? ExitCode => process is { HasExited: true } p ? p.ExitCode : null;
+    public int Pid => process!.Id;
+
+    /// <summary>User and system CPU the server process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        process!.Refresh();
+        return process.TotalProcessorTime;
+    }
 
     /// <summary>Starts a server; <paramref name="config"/> is YAML written to a file beside the home.</summary>
     public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true)
@@ -51,7 +59,7 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return valet;
     }
 
-    static string ServerDll()
+    internal static string ServerDll()
     {
         // Tests run from artifacts/bin/Valet.Server.Tests/<config>/; the server is built beside them.
         var dir = AppContext.BaseDirectory.TrimEnd('/');
