@@ -126,6 +126,7 @@ public sealed class ConfigXmlTests
     [InlineData("<?xml version=\"1.0\"?><!DOCTYPE project [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><project><description>&e;</description></project>", "DTD")]
     [InlineData("<hudson.matrix.MatrixProject/>", "unknown item class")]
     [InlineData("<flow-definition/>", "pipeline issue")]
+    [InlineData("<project><triggers><hudson.triggers.TimerTrigger><spec>not cron</spec></hudson.triggers.TimerTrigger></triggers></project>", "/project/triggers/hudson.triggers.TimerTrigger/spec")]
     public async Task Bad_config_xml_answers_400_naming_the_problem_and_creates_nothing(string xml, string named)
     {
         await using var valet = await ValetProcess.StartAsync(Config);
