@@ -30,7 +30,22 @@ public sealed partial class TriggerAudit(Database db, TriggerGuardSettings guard
     readonly Dictionary<string, (long Id, long WindowStart)> rateLimited = [];
     long lastPurge;
 
-    public void Record(AuditEntry entry) => pending.Writer.TryWrite(new Entry(entry));
+    public void Record(AuditEntry entry) => pending.Writer.TryWrite(new Entry(entry with { Job = Shortened(entry.Job) }));
+
+    /// <summary>limits.md §1: the longest <c>job</c> the audit and Debug logs keep.</summary>
+    public const int MaxLoggedJob = 256;
+
+    /// <summary>A sent <c>job</c> as the logs keep it: at most 256 characters, the cut marked with '…'.</summary>
+    public static string? Shortened(string? job)
+    {
+        if (job is null || job.Length <= MaxLoggedJob)
+            return job;
+        var keep = MaxLoggedJob - 1;
+        // Never half a surrogate pair.
+        if (char.IsHighSurrogate(job[keep - 1]))
+            keep--;
+        return string.Concat(job.AsSpan(0, keep), "…");
+    }
 
     public void RecordTokenUse(long tokenId, string address) =>
         pending.Writer.TryWrite(new TokenUse(tokenId, address, time.GetUtcNow().ToUnixTimeMilliseconds()));

@@ -67,7 +67,7 @@ public static partial class BuildByTokenEndpoints
         if (answer.CountsAsFailure)
             guard.RecordFailure(address);
         if (answer.Status >= 400)
-            Log.Rejected(logger, endpoint, job, address, answer.TrueReason ?? answer.Reason, answer.Detail);
+            Log.Rejected(logger, endpoint, TriggerAudit.Shortened(job), address, answer.TrueReason ?? answer.Reason, answer.Detail);
         else if (answer.Token is { } used)
             audit.RecordTokenUse(used.Id, address);
         audit.Record(new AuditEntry(0, time.GetUtcNow().ToUnixTimeMilliseconds(), endpoint, job, answer.FullName, address, answer.Status,
