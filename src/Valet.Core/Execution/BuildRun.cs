@@ -12,13 +12,6 @@ namespace Valet.Core.Execution;
 public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners,
     IReadOnlyDictionary<string, string>? serverEnvironment = null, GitCheckout? git = null)
 {
-    /// <summary>What a build takes from the server's own environment (limits.md §3); nothing else gets through.</summary>
-    static readonly string[] Inherited =
-    [
-        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TZ", "TMPDIR", "TERM", "SSH_AUTH_SOCK",
-        "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
-    ];
-
     /// <summary>Runs the build; <paramref name="abortedBy"/> names who stopped it once <paramref name="abort"/> is cancelled.</summary>
     public async Task<string> RunAsync(CancellationToken abort, Func<string?> abortedBy)
     {
@@ -79,14 +72,7 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, string rootU
     /// </summary>
     Dictionary<string, string> Environment()
     {
-        var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry e in System.Environment.GetEnvironmentVariables())
-        {
-            if (e.Key is string name && e.Value is string value && (Inherited.Contains(name) || name.StartsWith("LC_", StringComparison.Ordinal)))
-                env[name] = value;
-        }
-        foreach (var (name, value) in serverEnvironment ?? new Dictionary<string, string>())
-            env[name] = value;
+        var env = BuildEnvironment.Base(serverEnvironment);
         foreach (var p in build.Parameters ?? [])
             env[p.Name] = p.Value;
         var number = build.Number.ToString(CultureInfo.InvariantCulture);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -11,7 +12,7 @@ namespace Valet.Core.Scm;
 /// credential helpers, http and file URLs), is killed like a step on abort, and its trace goes to the
 /// console or the polling log. URL and branch reach the script as variables, never spliced into it.
 /// </summary>
-public sealed partial class GitClient(ProcessRunner processes)
+public sealed partial class GitClient(ProcessRunner processes, IOptions<ExecutorOptions> options)
 {
     const string CheckoutScript = """
         git init -q .
@@ -26,14 +27,17 @@ public sealed partial class GitClient(ProcessRunner processes)
 
     const string LsRemoteScript = """git ls-remote "$GIT_URL" "refs/heads/$GIT_BRANCH_NAME" """;
 
-    static Dictionary<string, string> Variables(GitScm scm) => new()
+    /// <summary>git runs with what builds start from (the allow-list and server.environment), plus its inputs.</summary>
+    Dictionary<string, string> Variables(GitScm scm)
     {
-        ["GIT_URL"] = scm.Url,
-        ["GIT_BRANCH_NAME"] = scm.Branch,
+        var env = BuildEnvironment.Base(options.Value.Environment);
+        env["GIT_URL"] = scm.Url;
+        env["GIT_BRANCH_NAME"] = scm.Branch;
         // A build must fail, not wait for a password nobody will type.
-        ["GIT_TERMINAL_PROMPT"] = "0",
-        ["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes",
-    };
+        env["GIT_TERMINAL_PROMPT"] = "0";
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes";
+        return env;
+    }
 
     /// <summary>The remote branch's head, or null when it cannot be read; everything git wrote goes to <paramref name="output"/>.</summary>
     public async Task<string?> RemoteHeadAsync(GitScm scm, string workingDirectory, Func<ReadOnlyMemory<byte>, Task> output, CancellationToken abort)

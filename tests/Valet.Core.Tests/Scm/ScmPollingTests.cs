@@ -23,7 +23,7 @@ public sealed class ScmPollingTests
         {
             Store = store;
             var processes = new ProcessRunner(NullLogger<ProcessRunner>.Instance);
-            var git = new GitClient(processes);
+            var git = new GitClient(processes, Options.Create(new ExecutorOptions()));
             Queue = new BuildQueue(store.Db, store.Secrets, TimeProvider.System);
             Builds = new BuildStore(store.Db, store.Secrets);
             Scm = new ScmStore(store.Db);
