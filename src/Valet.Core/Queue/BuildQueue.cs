@@ -147,10 +147,6 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
 
     int MaxQueued => server?.MaxQueuedPerJob ?? ServerSettings.DefaultMaxQueuedPerJob;
 
-    // Bounded by the limit, so the count costs at most that many index entries, through queue_item_fold.
-    static readonly Statement CountQueued = new(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM queue_item WHERE job_id = @JobId AND state = 'queued' LIMIT @Max)");
-
     static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = CASE WHEN @DueAt < due_at THEN @DueAt ELSE due_at END WHERE id = @Id");
     static readonly Statement Insert = new(
         """
@@ -179,7 +175,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                 Cause.Add(causes, r.Cause);
                 dueAt = Math.Min(dueAt, r.DueAt);
             }
-            if (target is null && await s.QueryFirstOrDefaultAsync<long>(CountQueued, new { first.JobId, Max = MaxQueued }) >= MaxQueued)
+            if (target is null && !await waiting.HasRoomAsync(s, first.JobId, MaxQueued))
             {
                 foreach (var r in kind)
                     r.Result = new EnqueueResult(0, Folded: false) { Full = true };

@@ -10,6 +10,7 @@ namespace Valet.Core.Queue;
 /// an index on the fold key, which would cost each new item a write to a random index page: under a
 /// stream of new items, most of what the writer appends to the log. A hit is checked against the
 /// row, which may have left the queue or had its insert rolled back; the map is never trusted alone.
+/// It also keeps, per job, a count of waiting items that never errs low, for server.maxQueuedPerJob.
 /// One map per database, shared by every <see cref="BuildQueue"/> on it, and used by the writer only.
 /// A store with several writing processes holds this rule in its schema instead (a unique index on
 /// the waiting items' fold key): the map is an accelerator of SQLite's one writer.
@@ -59,7 +60,32 @@ internal sealed class FoldMap
     internal int Count => items.Count;
 
     /// <summary>Called by the writer right after it inserted a new waiting item.</summary>
-    public void Added(long jobId, string? key, long id) => items[(jobId, key)] = id;
+    public void Added(long jobId, string? key, long id)
+    {
+        items[(jobId, key)] = id;
+        if (queuedAtMost.TryGetValue(jobId, out var count))
+            queuedAtMost[jobId] = count + 1;
+    }
+
+    // Per job, at least as many as its waiting items: every insert is counted here, while items that
+    // leave the queue are not, so the count only ever errs high (a rolled-back insert included).
+    readonly Dictionary<long, long> queuedAtMost = [];
+
+    // Bounded by the limit, so a recount reads at most that many entries of the job's (job_id, state) index.
+    static readonly Statement CountQueued = new(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM queue_item WHERE job_id = @JobId AND state = 'queued' LIMIT @Max)");
+
+    /// <summary>
+    /// Whether the job may take one more waiting item (server.maxQueuedPerJob). The rows are counted
+    /// only when the kept count says the job is at its limit, so a new item does not cost a count of
+    /// the job's queue; below the limit the kept count, never too low, is enough.
+    /// </summary>
+    public async Task<bool> HasRoomAsync(Session s, long jobId, long max)
+    {
+        if (!queuedAtMost.TryGetValue(jobId, out var count) || count >= max)
+            queuedAtMost[jobId] = count = await s.QueryFirstOrDefaultAsync<long>(CountQueued, new { JobId = jobId, Max = max });
+        return count < max;
+    }
 
     async Task LoadAsync(Session s)
     {

@@ -480,6 +480,29 @@ public sealed class BuildQueueTests
     }
 
     [Fact]
+    public async Task A_job_at_its_limit_takes_no_new_item_until_one_leaves_and_still_folds()
+    {
+        await using var store = await TempStore.OpenAsync();
+        var job = await store.CreateAsync("p", Parameterized);
+        var other = await store.CreateAsync("other", Parameterized);
+        var queue = new BuildQueue(store.Db, store.Secrets, store.Time, new Valet.Core.Configuration.ServerSettings { MaxQueuedPerJob = 2 });
+        var first = await queue.EnqueueAsync(job, Values("1", "b"), Remote, InSeconds(store, 5), Ct);
+        await queue.EnqueueAsync(job, Values("2", "b"), Remote, InSeconds(store, 5), Ct);
+
+        Assert.True((await queue.EnqueueAsync(job, Values("3", "b"), Remote, InSeconds(store, 5), Ct)).Full);
+        Assert.True((await queue.EnqueueAsync(job, Values("1", "b"), Cause.Timer, InSeconds(store, 5), Ct)).Folded);
+        Assert.False((await queue.EnqueueAsync(other, Values("3", "b"), Remote, InSeconds(store, 5), Ct)).Full);
+        Assert.Equal(3, (await queue.QueuedAsync(Ct)).Count);
+
+        await queue.CancelAsync(first.Id, Ct);
+        var after = await queue.EnqueueAsync(job, Values("3", "b"), Remote, InSeconds(store, 5), Ct);
+
+        Assert.False(after.Full);
+        Assert.False(after.Folded);
+        Assert.True((await queue.EnqueueAsync(job, Values("4", "b"), Remote, InSeconds(store, 5), Ct)).Full);
+    }
+
+    [Fact]
     public async Task A_once_only_request_whose_claim_fails_queues_nothing_and_records_nothing()
     {
         await using var store = await TempStore.OpenAsync();
