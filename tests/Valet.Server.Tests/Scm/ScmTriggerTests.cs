@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using Valet.Core.Tests.Scm;
 using Valet.Server.Tests.Support;
 using Valet.Server.Tests.Triggers;
 using Xunit;
