@@ -1,12 +1,12 @@
 namespace Valet.Core;
 
-/// <summary>Every path Valet writes, derived from the home directory.</summary>
-public sealed class ValetHome(string root)
+/// <summary>Every path Valet writes, derived from the home directory (the secrets may live elsewhere: --secrets).</summary>
+public sealed class ValetHome(string root, string? secrets = null)
 {
     public string Root { get; } = Path.GetFullPath(root);
     public string DatabaseFile => Path.Combine(Root, "valet.db");
     public string Logs => Path.Combine(Root, "logs");
-    public string Secrets => Path.Combine(Root, "secrets");
+    public string Secrets { get; } = Path.GetFullPath(secrets ?? Path.Combine(root, "secrets"));
     public string WorkspaceRoot => Path.Combine(Root, "workspace");
 
     /// <summary>Builds are filed by job id, so the log survives renames and never collides.</summary>

@@ -16,12 +16,11 @@ if (configRead.Config is null)
     return 2;
 }
 
-var newHome = !File.Exists(Path.Combine(settings.Home, "valet.db"));
 builder.AddValet(settings, configRead.Config);
 var app = builder.Build();
 app.UseValet();
 
-var problems = await Bootstrap.PrepareAsync(app.Services, settings, configRead.Config, newHome, CancellationToken.None);
+var problems = await Bootstrap.PrepareAsync(app.Services, settings, configRead.Config, CancellationToken.None);
 if (problems.Count > 0)
 {
     foreach (var problem in problems)

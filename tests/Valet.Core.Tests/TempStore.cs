@@ -7,18 +7,32 @@ using Xunit;
 
 namespace Valet.Core.Tests;
 
-/// <summary>A temp home with a real SQLite file, the installation key and a fake clock; deleted on dispose.</summary>
+/// <summary>The engines a store test runs on.</summary>
+public enum StoreEngine { Sqlite, Postgres }
+
+/// <summary>
+/// A temp home with the installation key, a fake clock and a real store: a SQLite file in the home, or
+/// a database of its own on the PostgreSQL cluster `./test` starts (VALET_TEST_POSTGRES); deleted on
+/// dispose. Without that cluster a PostgreSQL test reports skipped, never passed.
+/// </summary>
 public sealed class TempStore : IAsyncDisposable
 {
     public static readonly DateTimeOffset Start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
-    TempStore(string dir)
+    readonly TestPostgres.Database? postgres;
+
+    TempStore(string dir, TestPostgres.Database? postgres)
     {
         Home = new ValetHome(dir);
         Secrets = new InstallationSecrets(Home);
-        Db = new Database(Home.DatabaseFile, NullLogger<Database>.Instance);
+        this.postgres = postgres;
+        Db = NewDatabase();
         Items = new ItemStore(Db, Secrets, Time);
     }
+
+    Database NewDatabase() => postgres is null
+        ? new SqliteDatabase(Home.DatabaseFile, NullLogger<SqliteDatabase>.Instance)
+        : new PostgresDatabase(postgres.Url, NullLogger<PostgresDatabase>.Instance);
 
     public ValetHome Home { get; }
     public InstallationSecrets Secrets { get; }
@@ -26,9 +40,10 @@ public sealed class TempStore : IAsyncDisposable
     public Database Db { get; private set; }
     public ItemStore Items { get; private set; }
 
-    public static async Task<TempStore> OpenAsync()
+    public static async Task<TempStore> OpenAsync(StoreEngine engine = StoreEngine.Sqlite)
     {
-        var store = new TempStore(Path.Combine(Path.GetTempPath(), "valet-core-tests-" + Guid.NewGuid().ToString("N")));
+        var postgres = engine == StoreEngine.Postgres ? await TestPostgres.CreateDatabaseAsync() : null;
+        var store = new TempStore(Path.Combine(Path.GetTempPath(), "valet-core-tests-" + Guid.NewGuid().ToString("N")), postgres);
         await store.Db.OpenAsync(TestContext.Current.CancellationToken);
         return store;
     }
@@ -37,7 +52,7 @@ public sealed class TempStore : IAsyncDisposable
     public async Task ReopenAsync()
     {
         await Db.DisposeAsync();
-        Db = new Database(Home.DatabaseFile, NullLogger<Database>.Instance);
+        Db = NewDatabase();
         Items = new ItemStore(Db, Secrets, Time);
         await Db.OpenAsync(TestContext.Current.CancellationToken);
     }
@@ -64,8 +79,8 @@ public sealed class TempStore : IAsyncDisposable
         return (held, release);
     }
 
-    /// <summary>The database file and its write-ahead log as text, to look for values that must never be stored.</summary>
-    public string RawFiles() =>
+    /// <summary>Everything the store holds as text (SQLite: the database file and its log; PostgreSQL: every row), to look for values that must never be stored.</summary>
+    public string RawFiles() => postgres is not null ? postgres.AllRows() :
         string.Concat(new[] { Home.DatabaseFile, Home.DatabaseFile + "-wal" }.Where(File.Exists)
             .Select(p => System.Text.Encoding.Latin1.GetString(ReadShared(p))));
 
@@ -81,5 +96,7 @@ public sealed class TempStore : IAsyncDisposable
     {
         await Db.DisposeAsync();
         Directory.Delete(Home.Root, recursive: true);
+        if (postgres is not null)
+            await postgres.DisposeAsync();
     }
 }

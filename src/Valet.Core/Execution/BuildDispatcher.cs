@@ -65,6 +65,12 @@ public sealed partial class BuildDispatcher(
 
     public override async Task StartAsync(CancellationToken ct)
     {
+        // Items another server queued wake this one's executors at once, not at their next look.
+        db.Announced += topic =>
+        {
+            if (topic is BuildQueue.QueueTopic or "*")
+                queue.Signal();
+        };
         await RecoverAsync(ct);
         await base.StartAsync(ct);
     }

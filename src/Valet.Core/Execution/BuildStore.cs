@@ -84,10 +84,10 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
     /// <summary>Records an abort request on every running build of these jobs; returns the requests now standing.</summary>
     public Task<IReadOnlyList<AbortRequest>> RequestAbortAllAsync(IReadOnlyCollection<long> jobIds, string by, CancellationToken ct) =>
         db.WriteAsync<IReadOnlyList<AbortRequest>>(async s => (await s.QueryAsync<AbortRequest>(
-            """
+            $"""
             UPDATE build SET abort_requested_by = COALESCE(abort_requested_by, @by)
-            WHERE job_id IN @jobIds AND state = 'running' RETURNING job_id, number, abort_requested_by AS by
-            """, new { jobIds = jobIds.ToArray(), by })).ToList(), ct);
+            WHERE job_id {db.Dialect.InList("@jobIds")} AND state = 'running' RETURNING job_id, number, abort_requested_by AS by
+            """, new { jobIds = jobIds.ToList(), by })).ToList(), ct);
 
     /// <summary>The abort requests standing on running builds, wherever they run.</summary>
     public Task<IReadOnlyList<AbortRequest>> AbortRequestsAsync(CancellationToken ct) =>

@@ -24,7 +24,7 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
             : definition;
 
     // Paths by full key: every trigger and API request resolves one.
-    readonly ReadCache<string, IReadOnlyList<Item>> paths = new();
+    readonly ReadCache<string, IReadOnlyList<Item>> paths = new(db, "items");
 
     static string FullKey(string fullName) => ItemName.Key(string.Join('/', ItemName.Segments(fullName)));
 
@@ -69,7 +69,7 @@ public sealed class ItemStore(Database db, InstallationSecrets secrets, TimeProv
             var keys = new List<string>(segments.Length);
             foreach (var segment in segments)
                 keys.Add(keys.Count == 0 ? ItemName.Key(segment) : keys[^1] + "/" + ItemName.Key(segment));
-            var rows = (await s.QueryAsync<Row>($"SELECT {Columns} FROM item WHERE full_key IN @keys", new { keys }))
+            var rows = (await s.QueryAsync<Row>($"SELECT {Columns} FROM item WHERE full_key {db.Dialect.InList("@keys")}", new { keys }))
                 .ToDictionary(r => FullKey(r.FullName));
             var path = new List<Item>();
             foreach (var key in keys)

@@ -147,11 +147,21 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
 
     int MaxQueued => server?.MaxQueuedPerJob ?? ServerSettings.DefaultMaxQueuedPerJob;
 
-    static readonly Statement Fold = new("UPDATE queue_item SET causes = @Causes, due_at = CASE WHEN @DueAt < due_at THEN @DueAt ELSE due_at END WHERE id = @Id");
+    // Only into an item still waiting: on a shared store it may have left since it was found.
+    static readonly Statement Fold = new(
+        "UPDATE queue_item SET causes = @Causes, due_at = CASE WHEN @DueAt < due_at THEN @DueAt ELSE due_at END WHERE id = @Id AND state = 'queued'");
     static readonly Statement Insert = new(
         """
         INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
         VALUES (@JobId, 'queued', @DueAt, @Now, @SealedValues, @Key, @Causes) RETURNING id
+        """);
+    // Another server may queue the same kind meanwhile: the unique index on waiting items' fold key
+    // turns the second insert into nothing, and the request folds into the first.
+    static readonly Statement InsertShared = new(
+        """
+        INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
+        VALUES (@JobId, 'queued', @DueAt, @Now, @SealedValues, @Key, @Causes)
+        ON CONFLICT (job_id, (COALESCE(params_key, ''))) WHERE state = 'queued' DO NOTHING RETURNING id
         """);
 
     /// <summary>
@@ -163,45 +173,54 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     {
         var earliestDue = long.MaxValue;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var waiting = FoldMap.Of(db);
+        var waiting = WaitingItems.Of(db);
         foreach (var kind in requests.GroupBy(r => (r.JobId, r.Key)))
         {
             var first = kind.First();
-            var target = await waiting.FindAsync(s, first.JobId, first.Key);
-            var causes = target is null ? [] : Json.Read<List<Cause>>(target.Causes);
-            var dueAt = long.MaxValue;
-            foreach (var r in kind)
+            var dueAt = kind.Min(r => r.DueAt);
+            while (true)
             {
-                Cause.Add(causes, r.Cause);
-                dueAt = Math.Min(dueAt, r.DueAt);
-            }
-            if (target is null && !await waiting.HasRoomAsync(s, first.JobId, MaxQueued))
-            {
+                var target = await waiting.FindAsync(s, first.JobId, first.Key);
+                var causes = target is null ? [] : Json.Read<List<Cause>>(target.Causes);
                 foreach (var r in kind)
-                    r.Result = new EnqueueResult(0, Folded: false) { Full = true };
-                continue;
-            }
-            if (target is null)
-            {
-                var id = await s.QueryFirstOrDefaultAsync<long>(Insert,
-                    new { first.JobId, DueAt = dueAt, Now = now, first.SealedValues, first.Key, Causes = Json.Write(causes) });
-                waiting.Added(first.JobId, first.Key, id);
-                first.Result = new EnqueueResult(id, Folded: false);
-                earliestDue = Math.Min(earliestDue, dueAt);
-                foreach (var r in kind.Skip(1))
-                    r.Result = new EnqueueResult(id, Folded: true);
-            }
-            else
-            {
-                await s.ExecuteAsync(Fold, new { Causes = Json.Write(causes), DueAt = dueAt, target.Id });
-                if (dueAt < target.DueAt)
+                    Cause.Add(causes, r.Cause);
+                if (target is null)
+                {
+                    if (!await waiting.HasRoomAsync(s, first.JobId, MaxQueued))
+                    {
+                        foreach (var r in kind)
+                            r.Result = new EnqueueResult(0, Folded: false) { Full = true };
+                        break;
+                    }
+                    var id = await s.QueryFirstOrDefaultAsync<long?>(db.Shared ? InsertShared : Insert,
+                        new { first.JobId, DueAt = dueAt, Now = now, first.SealedValues, first.Key, Causes = Json.Write(causes) });
+                    if (id is not { } newId)
+                        continue;
+                    waiting.Added(first.JobId, first.Key, newId);
+                    first.Result = new EnqueueResult(newId, Folded: false);
                     earliestDue = Math.Min(earliestDue, dueAt);
-                foreach (var r in kind)
-                    r.Result = new EnqueueResult(target.Id, Folded: true);
+                    foreach (var r in kind.Skip(1))
+                        r.Result = new EnqueueResult(newId, Folded: true);
+                }
+                else
+                {
+                    if (await s.ExecuteAsync(Fold, new { Causes = Json.Write(causes), DueAt = dueAt, target.Id }) == 0)
+                        continue;
+                    if (dueAt < target.DueAt)
+                        earliestDue = Math.Min(earliestDue, dueAt);
+                    foreach (var r in kind)
+                        r.Result = new EnqueueResult(target.Id, Folded: true);
+                }
+                break;
             }
         }
+        if (earliestDue != long.MaxValue)
+            s.Announce(QueueTopic);
         return earliestDue;
     }
+
+    /// <summary>Announced when an item was queued or moved earlier, so every server's dispatcher looks.</summary>
+    public const string QueueTopic = "queue";
 
     public Task<QueueItem?> FindAsync(long id, CancellationToken ct) =>
         db.ReadAsync(async s => await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM queue_item WHERE id = @id", new { id }) is { } r ? ToItem(r) : null, ct);

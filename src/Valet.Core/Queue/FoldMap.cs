@@ -15,13 +15,11 @@ namespace Valet.Core.Queue;
 /// A store with several writing processes holds this rule in its schema instead (a unique index on
 /// the waiting items' fold key): the map is an accelerator of SQLite's one writer.
 /// </summary>
-internal sealed class FoldMap
+internal sealed class FoldMap : IWaitingItems
 {
     static readonly ConditionalWeakTable<Database, FoldMap> Maps = [];
 
     public static FoldMap Of(Database db) => Maps.GetValue(db, _ => new FoldMap());
-
-    public sealed record Target(long Id, string Causes, long DueAt);
 
     static readonly Statement ById = new(
         "SELECT id, causes, due_at FROM queue_item WHERE id = @Id AND job_id = @JobId AND state = 'queued' AND params_key IS @Key");
@@ -37,7 +35,7 @@ internal sealed class FoldMap
     const int Sample = 64;
 
     /// <summary>The waiting item a request of this kind folds into, or null when none waits.</summary>
-    public async Task<Target?> FindAsync(Session s, long jobId, string? key)
+    public async Task<WaitingItem?> FindAsync(Session s, long jobId, string? key)
     {
         if (!loaded)
             await LoadAsync(s);
@@ -45,12 +43,12 @@ internal sealed class FoldMap
             await PruneAsync(s);
         if (!items.TryGetValue((jobId, key), out var id))
             return null;
-        if (await s.QueryFirstOrDefaultAsync<Target>(ById, new { Id = id, JobId = jobId, Key = key }) is { } known)
+        if (await s.QueryFirstOrDefaultAsync<WaitingItem>(ById, new { Id = id, JobId = jobId, Key = key }) is { } known)
             return known;
         // That item left the queue; another of the kind may still wait (queued before the map kept
         // one item per kind), which the job's index finds among its waiting items.
         items.Remove((jobId, key));
-        var other = await s.QueryFirstOrDefaultAsync<Target>(FirstQueued, new { JobId = jobId, Key = key });
+        var other = await s.QueryFirstOrDefaultAsync<WaitingItem>(FirstQueued, new { JobId = jobId, Key = key });
         if (other is not null)
             items[(jobId, key)] = other.Id;
         return other;
@@ -107,7 +105,7 @@ internal sealed class FoldMap
         var left = 0;
         foreach (var ((jobId, key), id) in items.Take(Sample).ToList())
         {
-            if (await s.QueryFirstOrDefaultAsync<Target>(ById, new { Id = id, JobId = jobId, Key = key }) is null)
+            if (await s.QueryFirstOrDefaultAsync<WaitingItem>(ById, new { Id = id, JobId = jobId, Key = key }) is null)
                 left++;
         }
         if (2 * left > Sample)

@@ -3,309 +3,61 @@ using System.Data.Common;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Dapper;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 
 namespace Valet.Core.Storage;
 
 /// <summary>
-/// The one way to reach the database. Reads open a pooled connection each; every write goes through
-/// one writer that commits concurrent writes together (group commit), and a caller is answered only
-/// once its change is on disk, without paying one fsync per request.
+/// The one way to reach the database: reads on a connection of their own, writes each in a
+/// transaction that is committed (and on disk) before the write's task completes. One server on
+/// SQLite (<see cref="SqliteDatabase"/>) or several on one PostgreSQL (<see cref="PostgresDatabase"/>).
 /// </summary>
-public sealed partial class Database : IAsyncDisposable
+public abstract class Database : IAsyncDisposable
 {
-    readonly string connectionString;
-    // Both channels are read by a thread of their own, blocked until something arrives. Synchronous
-    // continuations let the thread that writes wake it directly; otherwise each wake-up would first
-    // wait in the thread pool's queue behind the requests being served, which a quiet write's answer
-    // would pay for. Nothing but that wake-up runs on the writing thread.
-    readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true, AllowSynchronousContinuations = true });
-    readonly ILogger<Database> logger;
-    readonly Channel<List<PendingWrite>> committed = Channel.CreateUnbounded<List<PendingWrite>>(
-        new() { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
-    readonly TaskCompletionSource writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    Thread? writer;
-
     static Database() => DefaultTypeMap.MatchNamesWithUnderscores = true;
 
-    public Database(string path, ILogger<Database> logger)
-    {
-        this.logger = logger;
-        Path = path;
-        LogPath = path + "-wal";
-        connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = 30,
-            ForeignKeys = true,
-        }.ToString();
-    }
+    /// <summary>Opens the store named by <paramref name="url"/> (postgresql:// or postgres://), else SQLite at <paramref name="sqlitePath"/>.</summary>
+    public static Database Create(string? url, string sqlitePath, ILoggerFactory loggers) =>
+        PostgresDatabase.IsUrl(url)
+            ? new PostgresDatabase(url!, loggers.CreateLogger<PostgresDatabase>())
+            : new SqliteDatabase(sqlitePath, loggers.CreateLogger<SqliteDatabase>());
 
-    public string Path { get; }
+    public abstract SqlDialect Dialect { get; }
 
-    /// <summary>SQLite's write-ahead log, beside the database file.</summary>
-    string LogPath { get; }
+    /// <summary>Whether several server processes may share this store (each change must then be visible to all).</summary>
+    public bool Shared => Dialect.Shared;
 
-    /// <summary>How much of the database file the writer maps into memory for reading.</summary>
-    public const long WriterMemoryMap = 256L * 1024 * 1024;
+    /// <summary>Creates or upgrades the schema and starts whatever the store runs beside the server.</summary>
+    public abstract Task OpenAsync(CancellationToken ct);
 
-    public SqlDialect Dialect => SqlDialect.Sqlite;
-
-    public async Task OpenAsync(CancellationToken ct)
-    {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
-        await using (var conn = await OpenConnectionAsync(ct, synchronous: "FULL"))
-        {
-            await conn.ExecuteAsync("PRAGMA journal_mode=WAL;");
-            await Migrator.ApplyAsync(conn, Dialect.Name, logger, ct);
-        }
-        // A thread of its own: the writer is the one serial step of every write, so it must not wait
-        // for a thread-pool turn behind the requests it serves. Thread names fit Linux's 15
-        // characters, so top -H and perf tell the three database threads apart.
-        writer = new Thread(WriterLoop) { IsBackground = true, Name = "Valet db writer" };
-        writer.Start();
-        new Thread(SyncLoop) { IsBackground = true, Name = "Valet db sync" }.Start();
-        StartCheckpointer();
-    }
-
-    async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct, string? synchronous = null)
-    {
-        var conn = new SqliteConnection(connectionString);
-        await conn.OpenAsync(ct);
-        // Only writers set the durability level; readers (pooled, opened per read) skip the round
-        // trip. Busy waits come from the connection string's timeout.
-        // Writers keep their temporary files (the savepoints' journals) in memory, where on disk each
-        // large batch created, wrote and deleted one.
-        if (synchronous is not null)
-            await conn.ExecuteAsync($"PRAGMA synchronous={synchronous}; PRAGMA temp_store=MEMORY;");
-        return conn;
-    }
-
-    /// <summary>Runs a read on its own connection.</summary>
-    public async Task<T> ReadAsync<T>(Func<Session, Task<T>> read, CancellationToken ct)
-    {
-        await using var conn = await OpenConnectionAsync(ct);
-        return await read(new Session(conn, null, null, ct));
-    }
+    /// <summary>Runs a read on a connection of its own.</summary>
+    public abstract Task<T> ReadAsync<T>(Func<Session, Task<T>> read, CancellationToken ct);
 
     /// <summary>
-    /// Runs <paramref name="write"/> inside the writer's current transaction and returns once that
-    /// transaction is committed. A write that throws is rolled back alone (savepoint) and its
-    /// exception rethrown to its caller; the other writes of the batch still commit. Writes run one
-    /// at a time on the writer's thread: one that awaits something slow holds up the others.
+    /// Runs <paramref name="write"/> in a transaction and returns once that transaction is committed.
+    /// A write that throws is rolled back alone and its exception rethrown to its caller.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct)
-    {
-        var pending = new PendingWrite<T>(write, ct);
-        if (!writes.Writer.TryWrite(pending))
-            throw new ObjectDisposedException(nameof(Database));
-        return pending.Completion.Task;
-    }
+    public abstract Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct);
 
     public Task WriteAsync(Func<Session, Task> write, CancellationToken ct) =>
         WriteAsync<bool>(async s => { await write(s); return true; }, ct);
 
-    static readonly Statement Savepoint = new("SAVEPOINT w");
-    static readonly Statement Release = new("RELEASE w");
-    static readonly Statement RollbackTo = new("ROLLBACK TO w");
-
-    void WriterLoop()
-    {
-        try
-        {
-            // NORMAL: a commit appends to the write-ahead log without waiting for the disk; the sync
-            // thread flushes the log before any write of the batch is answered (see SyncLoop).
-            using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
-            // Checkpoints run beside the writer (Database.Checkpoints.cs), not inside its commits. The
-            // writer's lookups (the queue's row checks above all) read pages through a memory map, not
-            // one pread each, which is a large share of its time under a stream of new queue items.
-            conn.Execute($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={LogSizeBeforeWriterCheckpoint}; PRAGMA mmap_size={WriterMemoryMap};");
-            using var statements = new StatementCache(conn);
-            var batch = new List<PendingWrite>();
-            while (WaitToRead(writes.Reader))
-            {
-                batch.Clear();
-                while (batch.Count < 512 && writes.Reader.TryRead(out var w))
-                    batch.Add(w);
-                CommitBatch(conn, statements, batch);
-                CountLogPages(conn);
-                KeepLogBounded(conn);
-            }
-        }
-        catch (Exception e)
-        {
-            Log.WriterFailed(logger, e);
-            writes.Writer.TryComplete(e);
-            while (writes.Reader.TryRead(out var w))
-                w.Fail(e);
-        }
-        finally
-        {
-            committed.Writer.TryComplete();
-        }
-    }
-
-    static bool WaitToRead<T>(ChannelReader<T> reader)
-    {
-        var wait = reader.WaitToReadAsync();
-        return wait.IsCompleted ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
-    }
+    public abstract ValueTask DisposeAsync();
 
     /// <summary>
-    /// Answers committed writes once they are on disk: one flush of the write-ahead log covers every
-    /// batch committed before it, and runs while the writer goes on with the next batch. SQLite in
-    /// WAL mode with synchronous=NORMAL flushes the log itself before each checkpoint, so after this
-    /// flush a commit survives a power loss as it would with synchronous=FULL.
+    /// Raised with a topic a committed write announced (<see cref="Session.Announce"/>), on every
+    /// server sharing the store; with "*" when announcements may have been missed.
     /// </summary>
-    void SyncLoop()
-    {
-        SafeFileHandle? log = null;
-        try
-        {
-            var ready = new List<PendingWrite>();
-            while (WaitToRead(committed.Reader))
-            {
-                ready.Clear();
-                while (committed.Reader.TryRead(out var batch))
-                    ready.AddRange(batch);
-                try
-                {
-                    // The log exists as long as the writer's connection is open; opened once and kept. A
-                    // bare handle: a FileStream's handle getter seeks first, one more syscall per flush.
-                    log ??= File.OpenHandle(LogPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-                    FlushData(log);
-                }
-                catch (Exception e)
-                {
-                    Log.SyncFailed(logger, e, ready.Count);
-                    foreach (var w in ready)
-                        w.Fail(e);
-                    continue;
-                }
-                LogGrew();
-                foreach (var w in ready)
-                    w.Succeed();
-            }
-        }
-        finally
-        {
-            log?.Dispose();
-            writerStopped.TrySetResult();
-        }
-    }
+    public event Action<string>? Announced;
+
+    protected void RaiseAnnounced(string topic) => Announced?.Invoke(topic);
 
     /// <summary>
-    /// On Linux fdatasync, as SQLite syncs its own files: the log's data and size reach the disk
-    /// without the timestamps fsync also writes, which cost an ext4 journal commit per flush.
+    /// Whether this server hears every other server's announcements now. While it does not, caches
+    /// must not be trusted. Always true where this server is the store's only writer.
     /// </summary>
-    void FlushData(SafeFileHandle log)
-    {
-        if (!OperatingSystem.IsLinux())
-            RandomAccess.FlushToDisk(log);
-        else if (FdataSync(log) != 0)
-            throw new IOException($"fdatasync of {LogPath} failed: errno {Marshal.GetLastPInvokeError()}");
-    }
-
-    [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
-    static extern int FdataSync(SafeFileHandle file);
-
-    void CommitBatch(SqliteConnection conn, StatementCache statements, List<PendingWrite> batch)
-    {
-        var done = new List<PendingWrite>(batch.Count);
-        Session? session = null;
-        try
-        {
-            using var tx = conn.BeginTransaction();
-            session = new Session(conn, tx, statements, CancellationToken.None);
-            foreach (var w in batch)
-            {
-                if (w.Cancelled)
-                {
-                    w.Fail(new OperationCanceledException());
-                    continue;
-                }
-                statements.Execute(Savepoint, tx);
-                try
-                {
-                    // SQLite answers synchronously, so this waits only for a write that awaits something else.
-                    w.RunAsync(session).GetAwaiter().GetResult();
-                    statements.Execute(Release, tx);
-                    done.Add(w);
-                }
-                catch (Exception e)
-                {
-                    statements.Execute(RollbackTo, tx);
-                    statements.Execute(Release, tx);
-                    w.Fail(e);
-                }
-            }
-            tx.Commit();
-        }
-        catch (Exception e)
-        {
-            Log.CommitFailed(logger, e, batch.Count);
-            // Every write of the batch, also those not yet run: a write whose statement ended the
-            // transaction (ON CONFLICT ROLLBACK, RAISE(ROLLBACK)) must not leave the rest unanswered.
-            foreach (var w in batch)
-                w.Fail(e);
-            return;
-        }
-        finally
-        {
-            // Caches forget what the batch may have changed, committed or not: only after this
-            // point can a reader see the new rows, so nothing stale is cached again.
-            session?.RunAfterCommit();
-        }
-        if (done.Count > 0)
-            committed.Writer.TryWrite(done);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        writes.Writer.TryComplete();
-        if (writer is not null)
-        {
-            await writerStopped.Task;
-            await StopCheckpointerAsync();
-        }
-        SqliteConnection.ClearAllPools();
-    }
-
-    abstract class PendingWrite
-    {
-        public abstract bool Cancelled { get; }
-        public abstract Task RunAsync(Session s);
-        public abstract void Succeed();
-        public abstract void Fail(Exception e);
-    }
-
-    sealed class PendingWrite<T>(Func<Session, Task<T>> write, CancellationToken ct) : PendingWrite
-    {
-        T? result;
-        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public override bool Cancelled => ct.IsCancellationRequested;
-        public override async Task RunAsync(Session s) => result = await write(s);
-        public override void Succeed() => Completion.TrySetResult(result!);
-        public override void Fail(Exception e) => Completion.TrySetException(e);
-    }
-
-    static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Error, Message = "A batch of {Count} writes failed to commit")]
-        public static partial void CommitFailed(ILogger logger, Exception e, int count);
-
-        [LoggerMessage(Level = LogLevel.Critical, Message = "Flushing the write-ahead log to disk failed; {Count} committed writes were answered with the error")]
-        public static partial void SyncFailed(ILogger logger, Exception e, int count);
-
-        [LoggerMessage(Level = LogLevel.Critical, Message = "The database writer stopped: no write can be committed until Valet restarts")]
-        public static partial void WriterFailed(ILogger logger, Exception e);
-    }
+    public virtual bool Hearing => true;
 }
 
 /// <summary>
@@ -313,9 +65,23 @@ public sealed partial class Database : IAsyncDisposable
 /// string goes through Dapper; a <see cref="Statement"/> (the few that run on every request) is kept
 /// prepared on the writer's connection and reused.
 /// </summary>
-public sealed class Session(DbConnection connection, DbTransaction? transaction, StatementCache? statements, CancellationToken ct)
+/// <para>
+/// PostgreSQL's text cannot hold U+0000, which a caller can send (a job name, an audit entry's text):
+/// with <paramref name="withoutNul"/> every string argument has it replaced by U+FFFD, so such a value
+/// is looked up and stored as what it is, text no name matches, never an error.
+/// </para>
+public sealed class Session(DbConnection connection, DbTransaction? transaction, StatementCache? statements, CancellationToken ct, bool withoutNul = false)
 {
     List<Action>? afterCommit;
+
+    /// <summary>Topics to announce to the other servers sharing the store when the write commits.</summary>
+    internal HashSet<string>? Announcements { get; private set; }
+
+    /// <summary>
+    /// Tells every server sharing the store, once this write commits, that what <paramref name="topic"/>
+    /// names changed (a cache to forget, a queue to look at). Nothing to do where one server writes.
+    /// </summary>
+    public void Announce(string topic) => (Announcements ??= []).Add(topic);
 
     /// <summary>Runs <paramref name="action"/> once the write's transaction has ended (a cache invalidation).</summary>
     public void AfterCommit(Action action) => (afterCommit ??= []).Add(action);
@@ -326,7 +92,28 @@ public sealed class Session(DbConnection connection, DbTransaction? transaction,
             action();
     }
 
-    CommandDefinition Cmd(string sql, object? args) => new(sql, args, transaction, cancellationToken: ct);
+    CommandDefinition Cmd(string sql, object? args) => new(sql, withoutNul ? WithoutNul(args) : args, transaction, cancellationToken: ct);
+
+    static object? WithoutNul(object? args)
+    {
+        if (args is null)
+            return null;
+        var properties = StatementCache.PropertiesOf(args.GetType());
+        if (!properties.Any(p => p.GetValue(args) is string t && t.Contains('\0', StringComparison.Ordinal)
+                || p.GetValue(args) is IEnumerable<string> list && list.Any(t => t.Contains('\0', StringComparison.Ordinal))))
+            return args;
+        var clean = new DynamicParameters();
+        foreach (var p in properties)
+            clean.Add(p.Name, p.GetValue(args) switch
+            {
+                string t => Clean(t),
+                IEnumerable<string> list => list.Select(Clean).ToList(),
+                var v => v,
+            });
+        return clean;
+    }
+
+    static string Clean(string text) => text.Replace('\0', '\uFFFD');
 
     public Task<int> ExecuteAsync(string sql, object? args = null) => connection.ExecuteAsync(Cmd(sql, args));
     public Task<IEnumerable<T>> QueryAsync<T>(string sql, object? args = null) => connection.QueryAsync<T>(Cmd(sql, args));
@@ -354,6 +141,14 @@ public sealed class Session(DbConnection connection, DbTransaction? transaction,
         command.CommandText = statement.Sql;
         command.Transaction = transaction;
         StatementCache.Bind(command, args);
+        if (withoutNul)
+        {
+            foreach (DbParameter parameter in command.Parameters)
+            {
+                if (parameter.Value is string text)
+                    parameter.Value = Clean(text);
+            }
+        }
         return run(command);
     }
 }
@@ -372,6 +167,8 @@ public sealed class StatementCache(DbConnection connection) : IDisposable
 {
     readonly Dictionary<Statement, (DbCommand Command, Type? Args)> commands = [];
     static readonly ConcurrentDictionary<Type, PropertyInfo[]> Properties = new();
+
+    internal static PropertyInfo[] PropertiesOf(Type type) => Properties.GetOrAdd(type, t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance));
 
     public DbCommand Prepare(Statement statement, DbTransaction? transaction, object? args)
     {
@@ -399,7 +196,7 @@ public sealed class StatementCache(DbConnection connection) : IDisposable
     {
         if (args is null)
             return;
-        var properties = Properties.GetOrAdd(args.GetType(), t => t.GetProperties(BindingFlags.Public | BindingFlags.Instance));
+        var properties = PropertiesOf(args.GetType());
         if (command.Parameters.Count == 0)
         {
             foreach (var property in properties)

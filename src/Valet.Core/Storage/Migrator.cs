@@ -10,7 +10,7 @@ static partial class Migrator
     public static async Task ApplyAsync(DbConnection conn, string provider, ILogger logger, CancellationToken ct)
     {
         await conn.ExecuteAsync(new CommandDefinition(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)",
             cancellationToken: ct));
         var applied = (await conn.QueryAsync<long>(new CommandDefinition("SELECT version FROM schema_version", cancellationToken: ct))).ToHashSet();
         foreach (var (version, sql) in Scripts(provider))

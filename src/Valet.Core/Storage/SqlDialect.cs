@@ -16,8 +16,16 @@ public sealed record SqlDialect
     /// </summary>
     public required string SkipLocked { get; init; }
 
-    public static readonly SqlDialect Sqlite = new() { Name = "sqlite", SkipLocked = "" };
+    /// <summary>Whether several server processes write the store, so a rule they share must live in the schema.</summary>
+    public required bool Shared { get; init; }
 
-    // TODO(#18): the PostgreSQL store opens its connections with this dialect.
-    public static readonly SqlDialect Postgres = new() { Name = "postgres", SkipLocked = "FOR UPDATE SKIP LOCKED" };
+    /// <summary>
+    /// "Is one of this list" for a list parameter: Dapper spreads a list into one parameter per value
+    /// for SQLite, and hands it to Npgsql whole, as an array.
+    /// </summary>
+    public required Func<string, string> InList { get; init; }
+
+    public static readonly SqlDialect Sqlite = new() { Name = "sqlite", SkipLocked = "", Shared = false, InList = p => $"IN {p}" };
+
+    public static readonly SqlDialect Postgres = new() { Name = "postgres", SkipLocked = "FOR UPDATE SKIP LOCKED", Shared = true, InList = p => $"= ANY({p})" };
 }

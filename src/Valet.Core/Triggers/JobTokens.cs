@@ -22,7 +22,7 @@ public sealed class JobTokens(Database db, InstallationSecrets secrets, TimeProv
     const string Columns = "id, name, hash, created_at, expires_at, revoked, last_used_at, last_used_address";
 
     // Each job's token rows, for the trigger's check; last-use data in here may lag, which the check ignores.
-    readonly ReadCache<long, IReadOnlyList<Row>> rows = new();
+    readonly ReadCache<long, IReadOnlyList<Row>> rows = new(db, "job-tokens");
 
     public Task<IReadOnlyList<JobToken>> ListAsync(long jobId, CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<JobToken>>(async s => (await s.QueryAsync<Row>(

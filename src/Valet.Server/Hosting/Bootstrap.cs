@@ -21,7 +21,7 @@ public static class Bootstrap
         return ConfigFile.Parse(settings.ConfigFile, File.ReadAllText(settings.ConfigFile), Environment.GetEnvironmentVariable);
     }
 
-    public static async Task<IReadOnlyList<string>> PrepareAsync(IServiceProvider services, ValetSettings settings, ValetConfig config, bool newHome, CancellationToken ct)
+    public static async Task<IReadOnlyList<string>> PrepareAsync(IServiceProvider services, ValetSettings settings, ValetConfig config, CancellationToken ct)
     {
         var db = services.GetRequiredService<Database>();
         await db.OpenAsync(ct);
@@ -32,8 +32,9 @@ public static class Bootstrap
                 return problems;
         }
         var firstStart = new List<string>();
-        await CreateAdminAsync(services, firstStart, ct);
-        if (newHome && settings.ConfigFile is null)
+        // First start is the database's, not the home's: of servers starting together on one new
+        // database, the one whose insert creates the admin user also creates the example.
+        if (await CreateAdminAsync(services, firstStart, ct) && settings.ConfigFile is null)
             await CreateExampleAsync(services, settings, firstStart, ct);
         // Written straight to standard output, never through the logger, so it never reaches a log file.
         foreach (var line in firstStart)
@@ -42,11 +43,12 @@ public static class Bootstrap
         return [];
     }
 
-    static async Task CreateAdminAsync(IServiceProvider services, List<string> output, CancellationToken ct)
+    /// <summary>Creates the user admin unless it exists; true when this call created it.</summary>
+    static async Task<bool> CreateAdminAsync(IServiceProvider services, List<string> output, CancellationToken ct)
     {
         var users = services.GetRequiredService<UserStore>();
         if (await users.FindAsync(UserStore.AdminId, ct) is not null)
-            return;
+            return false;
         var password = Environment.GetEnvironmentVariable("VALET_ADMIN_PASSWORD");
         if (string.IsNullOrEmpty(password))
         {
@@ -59,7 +61,7 @@ public static class Bootstrap
             output.Add($"Valet created the user 'admin' with the password: {password}");
             output.Add($"(also in {file})");
         }
-        await users.CreateIfMissingAsync(UserStore.AdminId, "Administrator", password, ct);
+        return await users.CreateIfMissingAsync(UserStore.AdminId, "Administrator", password, ct);
     }
 
     static async Task CreateExampleAsync(IServiceProvider services, ValetSettings settings, List<string> output, CancellationToken ct)

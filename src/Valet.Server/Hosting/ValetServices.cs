@@ -22,7 +22,7 @@ public static class ValetServices
 {
     public static void AddValet(this WebApplicationBuilder builder, ValetSettings settings, ValetConfig config)
     {
-        var home = new ValetHome(settings.Home);
+        var home = new ValetHome(settings.Home, settings.Secrets);
         Directory.CreateDirectory(home.Root);
         FileModes.RestrictDirectory(home.Root);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
@@ -37,7 +37,7 @@ public static class ValetServices
         s.AddSingleton(config.Server);
         s.AddSingleton(config.Security);
         s.AddSingleton(TimeProvider.System);
-        s.AddSingleton(sp => new Database(home.DatabaseFile, sp.GetRequiredService<ILogger<Database>>()));
+        s.AddSingleton(sp => Database.Create(settings.Database, home.DatabaseFile, sp.GetRequiredService<ILoggerFactory>()));
         s.AddSingleton<InstallationSecrets>();
         s.AddSingleton<ItemStore>();
         s.AddSingleton<JobTokens>();

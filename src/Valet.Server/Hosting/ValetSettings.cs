@@ -6,6 +6,12 @@ namespace Valet.Server.Hosting;
 /// <summary>`--home`, `--urls`, `--config` and their VALET_* variables, mapped once.</summary>
 public sealed record ValetSettings(string Home, string Urls, string? ConfigFile, bool ConfigFileExplicit)
 {
+    /// <summary>--database: a postgresql:// URL, or null for SQLite in the home.</summary>
+    public string? Database { get; init; }
+
+    /// <summary>--secrets: the installation keys' directory, or null for the home's secrets/.</summary>
+    public string? Secrets { get; init; }
+
     public static ValetSettings From(IConfiguration config)
     {
         var home = config["home"] ?? Environment.GetEnvironmentVariable("VALET_HOME")
@@ -13,7 +19,13 @@ public sealed record ValetSettings(string Home, string Urls, string? ConfigFile,
         var urls = config["urls"] ?? Environment.GetEnvironmentVariable("VALET_URLS") ?? "http://localhost:8080";
         var explicitConfig = config["config"] ?? Environment.GetEnvironmentVariable("VALET_CONFIG");
         var defaultConfig = Path.Combine(home, "valet.yaml");
-        return new ValetSettings(Path.GetFullPath(home), urls, explicitConfig ?? (File.Exists(defaultConfig) ? defaultConfig : null), explicitConfig is not null);
+        var database = config["database"] ?? Environment.GetEnvironmentVariable("VALET_DATABASE");
+        var secrets = config["secrets"] ?? Environment.GetEnvironmentVariable("VALET_SECRETS");
+        return new ValetSettings(Path.GetFullPath(home), urls, explicitConfig ?? (File.Exists(defaultConfig) ? defaultConfig : null), explicitConfig is not null)
+        {
+            Database = string.IsNullOrEmpty(database) ? null : database,
+            Secrets = string.IsNullOrEmpty(secrets) ? null : Path.GetFullPath(secrets),
+        };
     }
 
     /// <summary>

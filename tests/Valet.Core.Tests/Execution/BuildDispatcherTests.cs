@@ -8,8 +8,10 @@ using Xunit;
 
 namespace Valet.Core.Tests.Execution;
 
-public sealed class BuildDispatcherTests
+public class BuildDispatcherTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static readonly Cause ByAlice = Cause.User("alice", "Alice");
@@ -70,7 +72,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task A_build_writes_its_causes_first_then_runs_its_steps_in_its_workspace_and_frees_its_job()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("team/hello", new FreestyleJob { Steps = ["echo \"hello from $JOB_NAME #$BUILD_NUMBER at $BUILD_URL\""] });
         await using var executors = await Executors.StartAsync(store);
         var (queueId, _) = await executors.EnqueueAsync(job);
@@ -91,7 +93,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task An_abort_recorded_in_the_store_by_another_process_stops_the_build_running_here()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("slow", Slow);
         await using var executors = await Executors.StartAsync(store);
         await executors.EnqueueAsync(job);
@@ -110,7 +112,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task An_abort_is_recorded_on_the_build_and_the_console_names_the_first_to_ask()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("slow", Slow);
         await using var executors = await Executors.StartAsync(store);
         await executors.EnqueueAsync(job);
@@ -129,7 +131,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task Aborting_all_builds_of_jobs_returns_once_they_have_stopped()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var doomed = await store.CreateAsync("doomed", Slow);
         var other = await store.CreateAsync("other", Slow);
         await using var executors = await Executors.StartAsync(store);
@@ -149,7 +151,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task A_job_that_does_not_build_concurrently_starts_its_next_build_only_after_the_running_one_ends()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("serial", new FreestyleJob
         {
             Parameters = [new() { Type = ParameterType.String, Name = "P" }],
@@ -172,7 +174,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task A_concurrent_job_runs_its_builds_side_by_side_in_workspaces_of_their_own()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("parallel", Slow with { Concurrent = true, Parameters = [new() { Type = ParameterType.String, Name = "P" }] });
         await using var executors = await Executors.StartAsync(store, count: 2);
         await executors.EnqueueAsync(job, [new("P", ParameterType.String, "a")]);
@@ -188,7 +190,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task Builds_found_running_at_start_are_recorded_aborted_and_free_their_job_for_the_next_build()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("serial", new FreestyleJob { Steps = ["echo next"] });
         var builds = new BuildStore(store.Db, store.Secrets);
         // What a crash leaves: a running build holding its job's slot, and an item queued behind it.
@@ -212,7 +214,7 @@ public sealed class BuildDispatcherTests
     [Fact]
     public async Task Stopping_the_dispatcher_aborts_its_running_builds_and_records_them()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("slow", Slow);
         var executors = await Executors.StartAsync(store);
         await executors.EnqueueAsync(job);
@@ -225,4 +227,9 @@ public sealed class BuildDispatcherTests
         Assert.EndsWith("Aborted by the server shutting down\nFinished: ABORTED\n", executors.Console(job, 1), StringComparison.Ordinal);
         Assert.Equal(0, await executors.SlotsAsync());
     }
+}
+
+public sealed class BuildDispatcherOnPostgresTests : BuildDispatcherTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

@@ -4,8 +4,10 @@ using Xunit;
 
 namespace Valet.Core.Tests.Items;
 
-public sealed class StoredDefinitionTests
+public class StoredDefinitionTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static readonly ParameterDefinition[] Parameters =
@@ -67,7 +69,7 @@ public sealed class StoredDefinitionTests
     [Fact]
     public async Task An_old_row_still_reads_through_the_store_and_is_rewritten_in_the_new_form_when_saved()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var secret = store.Secrets.Encrypt("hunter2");
         var old = $$$"""{"kind":"freestyle","description":"old","disabled":false,"concurrent":false,"parameters":[{"type":"password","name":"P","default":"{{{secret}}}","description":"","trim":false,"choices":[]}],"pollScm":"H * * * *","steps":["echo old"],"permissions":{}}""";
         await store.Db.WriteAsync(s => s.ExecuteAsync(
@@ -91,7 +93,7 @@ public sealed class StoredDefinitionTests
     [Fact]
     public async Task Password_defaults_are_encrypted_at_rest_and_clear_when_read()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
 
         await store.CreateAsync("p", new FreestyleJob { Parameters = Parameters });
 
@@ -137,4 +139,9 @@ public sealed class StoredDefinitionTests
             parts.Add("scriptPath=" + path);
         return string.Join(" ", parts);
     }
+}
+
+public sealed class StoredDefinitionOnPostgresTests : StoredDefinitionTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

@@ -7,8 +7,10 @@ using Xunit;
 
 namespace Valet.Core.Tests.Queue;
 
-public sealed class BuildQueueTests
+public class BuildQueueTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static readonly FreestyleJob Parameterized = new()
@@ -33,7 +35,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Ids_grow_and_are_never_reused_after_rows_are_deleted_and_the_database_reopened()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var ids = new List<long>();
@@ -55,7 +57,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_job_without_parameters_folds_into_its_queued_item()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("dir/p");
         var queue = Queue(store);
         var first = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
@@ -68,7 +70,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Items_of_different_jobs_never_fold()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var queue = Queue(store);
         var a = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 5), Ct);
         var b = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 5), Ct);
@@ -79,7 +81,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Only_identical_parameter_values_fold_whatever_their_order()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
         var first = await queue.EnqueueAsync(job, Values("bar", "quux", "hunter2"), Remote, InSeconds(store, 5), Ct);
@@ -98,7 +100,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Values_that_look_like_the_key_separators_never_fold_into_other_values()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
         var first = await queue.EnqueueAsync(job, Values(foo: "C", baz: "A\0foo\0B"), Remote, InSeconds(store, 5), Ct);
@@ -110,7 +112,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task An_empty_value_set_never_folds_with_an_item_without_values()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
@@ -121,7 +123,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Items_out_of_the_queue_are_never_folded_into()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
@@ -137,7 +139,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_request_after_a_restart_folds_into_the_item_queued_before_it()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var before = await Queue(store).EnqueueAsync(job, Values("a", "b", "secret"), Remote, InSeconds(store, 5), Ct);
 
@@ -153,7 +155,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task An_insert_rolled_back_is_never_folded_into_though_its_id_goes_to_another_item()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
         await Assert.ThrowsAsync<InvalidOperationException>(() => queue.EnqueueOnceAsync(job, Values("a", "b"), Remote, InSeconds(store, 5),
@@ -171,15 +173,24 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Equivalent_items_already_waiting_together_are_folded_into_one_after_the_other()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var first = await Queue(store).EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         // A second waiting item of the same kind, as data from before folding could hold.
-        var second = await store.Db.WriteAsync(s => s.QuerySingleAsync<long>(
+        var insertSecond = () => store.Db.WriteAsync(s => s.QuerySingleAsync<long>(
             """
             INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
             SELECT job_id, state, due_at, in_queue_since, params, params_key, causes FROM queue_item WHERE id = @id RETURNING id
             """, new { id = first.Id }), Ct);
+        if (Engine == StoreEngine.Postgres)
+        {
+            // Shared by several servers, PostgreSQL holds the rule in its schema: such data cannot arise.
+            var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(insertSecond);
+            Assert.Equal(Npgsql.PostgresErrorCodes.UniqueViolation, refused.SqlState);
+            Assert.Single(await Queue(store).QueuedAsync(Ct));
+            return;
+        }
+        var second = await insertSecond();
         await store.ReopenAsync();
         var queue = Queue(store);
 
@@ -193,21 +204,25 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task The_fold_map_forgets_items_that_left_once_it_has_grown()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
-        foreach (var chunk in Enumerable.Range(0, 9_990).Chunk(1_000))
+        // Without a map (PostgreSQL) the rows alone answer: fewer items show the same behaviour.
+        var count = Engine == StoreEngine.Sqlite ? 9_990 : 300;
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(1_000))
             await Task.WhenAll(chunk.Select(i => queue.EnqueueAsync(job, Values($"{i}", "b"), Remote, InSeconds(store, 5), Ct)));
-        var map = FoldMap.Of(store.Db);
-        Assert.Equal(9_990, map.Count);
+        var map = Engine == StoreEngine.Sqlite ? FoldMap.Of(store.Db) : null;
+        if (map is not null)
+            Assert.Equal(count, map.Count);
 
         // All but the last 50 leave. Past 10 000 entries the map finds its oldest entries gone and
         // loads afresh: it then holds what waits.
         await store.Db.WriteAsync(s => s.ExecuteAsync("UPDATE queue_item SET state = 'left' WHERE id NOT IN (SELECT id FROM queue_item ORDER BY id DESC LIMIT 50)"), Ct);
         for (var i = 0; i < 20; i++)
             Assert.False((await queue.EnqueueAsync(job, Values($"new{i}", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
-        Assert.InRange(map.Count, 50, 70);
-        Assert.True((await queue.EnqueueAsync(job, Values("9989", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
+        if (map is not null)
+            Assert.InRange(map.Count, 50, 70);
+        Assert.True((await queue.EnqueueAsync(job, Values($"{count - 1}", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
         Assert.True((await queue.EnqueueAsync(job, Values("new0", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
         Assert.False((await queue.EnqueueAsync(job, Values("0", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
     }
@@ -215,7 +230,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_fold_with_an_earlier_due_time_moves_the_item_earlier()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 60), Ct);
@@ -226,7 +241,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_fold_with_a_later_due_time_never_moves_the_item_later()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
@@ -237,7 +252,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Folded_causes_are_counted_and_distinct_ones_kept()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
@@ -251,7 +266,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_new_item_records_when_it_was_queued_and_its_due_time()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, Values("bar", "quux"), Remote, InSeconds(store, 5), Ct);
@@ -267,7 +282,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Cancelling_answers_cancelled_then_already_left_and_not_found_for_unknown_ids()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
@@ -284,7 +299,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Cancelling_an_item_that_left_for_a_build_answers_already_left()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
@@ -297,19 +312,15 @@ public sealed class BuildQueueTests
     public async Task Password_values_are_not_stored_in_clear_yet_found_again()
     {
         const string Secret = "hunter2-5b0e6c";
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, Values("visible-bar", "quux", Secret), Remote, InSeconds(store, 5), Ct);
 
-        await using (var raw = new SqliteConnection($"Data Source={store.Home.DatabaseFile};Pooling=False"))
-        {
-            await raw.OpenAsync(Ct);
-            var (stored, key) = await raw.QuerySingleAsync<(string, string)>("SELECT params, params_key FROM queue_item WHERE id = @id", new { id });
-            Assert.Contains("visible-bar", stored, StringComparison.Ordinal);
-            Assert.DoesNotContain(Secret, stored, StringComparison.Ordinal);
-            Assert.DoesNotContain(Secret, key, StringComparison.Ordinal);
-        }
+        var (stored, key) = await store.Db.ReadAsync(s => s.QuerySingleAsync<(string, string)>("SELECT params, params_key FROM queue_item WHERE id = @id", new { id }), Ct);
+        Assert.Contains("visible-bar", stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, key, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, store.RawFiles(), StringComparison.Ordinal);
         Assert.Equal(Values("visible-bar", "quux", Secret), (await queue.FindAsync(id, Ct))!.Parameters);
     }
@@ -317,7 +328,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Queued_items_list_the_next_to_run_first()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var queue = Queue(store);
         var late = await queue.EnqueueAsync(await store.CreateAsync("a"), null, Remote, InSeconds(store, 60), Ct);
         var early = await queue.EnqueueAsync(await store.CreateAsync("b"), null, Remote, InSeconds(store, 1), Ct);
@@ -330,7 +341,7 @@ public sealed class BuildQueueTests
     [InlineData(false)]
     public async Task Items_out_of_the_queue_stay_visible_for_five_minutes(bool cancelled)
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
@@ -353,7 +364,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_queued_item_stays_visible_however_long_it_waits()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(await store.CreateAsync("p"), null, Remote, InSeconds(store, 3600), Ct);
         store.Time.Advance(TimeSpan.FromHours(2));
@@ -363,7 +374,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_claim_takes_the_first_due_item_whose_job_may_start()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var busy = await store.CreateAsync("busy");
         var free = await store.CreateAsync("free");
         var queue = Queue(store);
@@ -381,7 +392,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_claim_skips_a_job_holding_its_build_slot_until_that_build_finishes()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("serial");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
@@ -403,7 +414,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_job_has_one_build_slot_and_finishing_its_build_frees_it()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("serial");
         var builds = new BuildStore(store.Db, store.Secrets);
         var first = await StartBuildAsync(store, job, 1);
@@ -430,7 +441,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task Requests_that_reach_the_writer_together_are_applied_in_arrival_order()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var parameterized = await store.CreateAsync("q", Parameterized);
         var queue = Queue(store);
@@ -463,7 +474,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_once_only_request_whose_record_fails_queues_nothing_and_spares_the_requests_beside_it()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (held, release) = await TempStore.HoldWriterAsync(store.Db);
@@ -482,7 +493,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_job_at_its_limit_takes_no_new_item_until_one_leaves_and_still_folds()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p", Parameterized);
         var other = await store.CreateAsync("other", Parameterized);
         var queue = new BuildQueue(store.Db, store.Secrets, store.Time, new Valet.Core.Configuration.ServerSettings { MaxQueuedPerJob = 2 });
@@ -505,7 +516,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task A_once_only_request_whose_claim_fails_queues_nothing_and_records_nothing()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var recorded = false;
@@ -521,7 +532,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task The_waiting_dispatcher_is_woken_only_by_items_due_before_it_would_wake_by_itself()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
 
@@ -541,7 +552,7 @@ public sealed class BuildQueueTests
     [Fact]
     public async Task An_item_queued_while_the_dispatcher_is_awake_makes_its_next_wait_return_at_once()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         Assert.False(await queue.WaitForChangeAsync(TimeSpan.FromMilliseconds(10), Ct));
@@ -550,4 +561,9 @@ public sealed class BuildQueueTests
         await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 3600), Ct);
         Assert.True(await queue.WaitForChangeAsync(TimeSpan.FromSeconds(10), Ct));
     }
+}
+
+public sealed class BuildQueueOnPostgresTests : BuildQueueTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

@@ -11,8 +11,10 @@ using Xunit;
 namespace Valet.Core.Tests.Scm;
 
 /// <summary>Polling and git builds against real repositories, with real git processes and executors.</summary>
-public sealed class ScmPollingTests
+public class ScmPollingTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     const string ShowCheckout = "cat hello.txt\necho \"commit=$GIT_COMMIT previous=${GIT_PREVIOUS_COMMIT:-none} branch=$GIT_BRANCH url=$GIT_URL\"";
@@ -44,9 +46,9 @@ public sealed class ScmPollingTests
         public ScmPoller Poller { get; }
         public BuildDispatcher Dispatcher { get; }
 
-        public static async Task<Server> StartAsync(bool poller = true)
+        public static async Task<Server> StartAsync(StoreEngine engine, bool poller = true)
         {
-            var server = new Server(await TempStore.OpenAsync());
+            var server = new Server(await TempStore.OpenAsync(engine));
             await server.Dispatcher.StartAsync(Ct);
             if (poller)
                 await server.Poller.StartAsync(Ct);
@@ -98,7 +100,7 @@ public sealed class ScmPollingTests
     {
         using var repo = GitRepo.Create();
         var first = repo.Commit("hello.txt", "hello one\n", "First commit");
-        await using var server = await Server.StartAsync();
+        await using var server = await Server.StartAsync(Engine);
         var job = await server.JobAsync(repo);
 
         await server.PollAsync(job);
@@ -121,7 +123,7 @@ public sealed class ScmPollingTests
     {
         using var repo = GitRepo.Create();
         var first = repo.Commit("hello.txt", "hello one\n", "First commit");
-        await using var server = await Server.StartAsync();
+        await using var server = await Server.StartAsync(Engine);
         var job = await server.JobAsync(repo);
         await server.PollAsync(job);
         await server.FinishedAsync(job, 1);
@@ -138,7 +140,7 @@ public sealed class ScmPollingTests
     {
         using var repo = GitRepo.Create();
         var first = repo.Commit("hello.txt", "hello one\n", "First commit");
-        await using var server = await Server.StartAsync();
+        await using var server = await Server.StartAsync(Engine);
         var job = await server.JobAsync(repo);
         await server.PollAsync(job);
         await server.FinishedAsync(job, 1);
@@ -166,7 +168,7 @@ public sealed class ScmPollingTests
     {
         using var repo = GitRepo.Create();
         repo.Commit("hello.txt", "hello one\n", "First commit");
-        await using var server = await Server.StartAsync(poller: false);
+        await using var server = await Server.StartAsync(Engine, poller: false);
         var job = await server.JobAsync(repo);
 
         Assert.IsType<BuildOutcome.PollScheduled>(await server.Requests.RequestPollAsync(job, null, Ct));
@@ -184,7 +186,7 @@ public sealed class ScmPollingTests
     {
         using var repo = GitRepo.Create();
         repo.Commit("hello.txt", "hello one\n", "First commit");
-        await using var server = await Server.StartAsync();
+        await using var server = await Server.StartAsync(Engine);
         var job = await server.Store.CreateAsync("app", new FreestyleJob { Steps = ["echo step ran"], Scm = new GitScm(repo.Url, "no-such-branch") });
 
         await server.Queue.EnqueueAsync(job, null, Cause.Timer, TimeProvider.System.GetUtcNow(), Ct);
@@ -202,7 +204,7 @@ public sealed class ScmPollingTests
     {
         using var repo = GitRepo.Create();
         repo.Commit("hello.txt", "hello one\n", "First commit");
-        await using var server = await Server.StartAsync();
+        await using var server = await Server.StartAsync(Engine);
         var job = await server.Store.CreateAsync("app", new FreestyleJob { Scm = new GitScm(repo.Url, "main") });
 
         Assert.IsType<BuildOutcome.CannotPoll>(await server.Requests.RequestPollAsync(job, null, Ct));
@@ -211,4 +213,9 @@ public sealed class ScmPollingTests
         Assert.Equal("", server.PollingLog(job));
         Assert.Empty(await server.Queue.QueuedForJobAsync(job.Id, Ct));
     }
+}
+
+public sealed class ScmPollingOnPostgresTests : ScmPollingTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

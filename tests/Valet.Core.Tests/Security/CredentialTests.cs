@@ -21,7 +21,7 @@ public sealed class CredentialTests : IAsyncLifetime
     {
         Directory.CreateDirectory(dir);
         var home = new ValetHome(dir);
-        db = new Database(home.DatabaseFile, NullLogger<Database>.Instance);
+        db = new SqliteDatabase(home.DatabaseFile, NullLogger<SqliteDatabase>.Instance);
         await db.OpenAsync(CancellationToken.None);
         secrets = new InstallationSecrets(home);
         users = new UserStore(db, time);

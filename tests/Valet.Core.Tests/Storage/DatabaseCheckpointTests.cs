@@ -16,7 +16,7 @@ public sealed class DatabaseCheckpointTests : IAsyncDisposable
 
     async Task<Database> OpenAsync(long logSizeBeforeWriterCheckpoint = 64L * 1024 * 1024)
     {
-        db = new Database(DatabaseFile, NullLogger<Database>.Instance) { LogSizeBeforeWriterCheckpoint = logSizeBeforeWriterCheckpoint };
+        db = new SqliteDatabase(DatabaseFile, NullLogger<SqliteDatabase>.Instance) { LogSizeBeforeWriterCheckpoint = logSizeBeforeWriterCheckpoint };
         await db.OpenAsync(Ct);
         await db.WriteAsync(s => s.ExecuteAsync("CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB NOT NULL)"), Ct);
         return db;
@@ -100,7 +100,7 @@ public sealed class DatabaseCheckpointTests : IAsyncDisposable
         await Task.WhenAll(Enumerable.Range(0, 300).Select(_ => InsertBlob(db)));
         await db.DisposeAsync();
 
-        var reopened = new Database(DatabaseFile, NullLogger<Database>.Instance);
+        var reopened = new SqliteDatabase(DatabaseFile, NullLogger<SqliteDatabase>.Instance);
         this.db = reopened;
         await reopened.OpenAsync(Ct);
         Assert.Equal(300L, await reopened.ReadAsync(s => s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM blob"), Ct));

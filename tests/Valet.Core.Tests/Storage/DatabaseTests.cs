@@ -5,8 +5,11 @@ using Xunit;
 
 namespace Valet.Core.Tests.Storage;
 
+/// <summary>The SQLite store's writer; PostgresDatabaseTests covers the PostgreSQL store.</summary>
 public sealed class DatabaseTests
 {
+    static StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static async Task<List<long>> ProbeValuesAsync(Database db) =>
@@ -20,7 +23,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task Opening_applies_the_migrations_and_creates_the_schema()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var tables = (await store.Db.ReadAsync(s => s.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"), Ct)).ToList();
         foreach (var table in new[] { "build", "item", "job_token", "queue_item", "schema_version", "user_account" })
             Assert.Contains(table, tables);
@@ -37,15 +40,15 @@ public sealed class DatabaseTests
     public async Task The_writer_reads_the_database_file_through_a_memory_map()
     {
         // SQLite caps the map at its compile-time limit: a build without memory maps answers 0 here.
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var size = await store.Db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long>("PRAGMA mmap_size"), Ct);
-        Assert.Equal(Database.WriterMemoryMap, size);
+        Assert.Equal(SqliteDatabase.WriterMemoryMap, size);
     }
 
     [Fact]
     public async Task Reopening_applies_no_migration_twice_and_keeps_the_data()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await store.CreateAsync("dir/p");
         await store.ReopenAsync();
         await store.ReopenAsync();
@@ -56,7 +59,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task The_database_runs_in_wal_mode_with_foreign_keys()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         Assert.Equal("wal", await store.Db.ReadAsync(s => s.ExecuteScalarAsync<string>("PRAGMA journal_mode"), Ct));
         Assert.Equal(1L, await store.Db.ReadAsync(s => s.ExecuteScalarAsync<long>("PRAGMA foreign_keys"), Ct));
         Assert.Equal(2L, await store.Db.ReadAsync(s => s.ExecuteScalarAsync<long>("PRAGMA synchronous"), Ct));
@@ -65,7 +68,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task Many_concurrent_writes_all_complete_and_are_all_visible_after()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await CreateProbeAsync(store.Db);
         await Task.WhenAll(Enumerable.Range(1, 500).Select(v => Task.Run(() => Insert(store.Db, v), Ct)));
         Assert.Equal(Enumerable.Range(1, 500).Select(v => (long)v), await ProbeValuesAsync(store.Db));
@@ -74,7 +77,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task A_write_returns_its_result_once_committed()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await CreateProbeAsync(store.Db);
         var id = await store.Db.WriteAsync(s => s.QuerySingleAsync<long>("INSERT INTO probe (v) VALUES (41) RETURNING v + 1"), Ct);
         Assert.Equal(42, id);
@@ -86,7 +89,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task A_write_that_throws_rolls_back_alone_and_its_caller_gets_the_exception()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await CreateProbeAsync(store.Db);
         var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         var first = Insert(store.Db, 1);
@@ -110,7 +113,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task A_write_that_ends_the_transaction_fails_its_batch_instead_of_leaving_writes_unanswered()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await CreateProbeAsync(store.Db);
         var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         var before = Insert(store.Db, 1);
@@ -131,7 +134,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task A_write_cancelled_before_it_runs_is_not_applied()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await CreateProbeAsync(store.Db);
         var (held, release) = await TempStore.HoldWriterAsync(store.Db);
         using var cts = new CancellationTokenSource();
@@ -148,7 +151,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task Writes_after_dispose_are_refused()
     {
-        var store = await TempStore.OpenAsync();
+        var store = await TempStore.OpenAsync(Engine);
         var db = store.Db;
         await store.DisposeAsync();
         Assert.Throws<ObjectDisposedException>(() => { _ = db.WriteAsync(_ => Task.CompletedTask, Ct); });
@@ -164,7 +167,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task A_statement_binds_the_properties_of_its_argument_by_name_each_time_it_runs()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await store.Db.WriteAsync(s => s.ExecuteAsync("CREATE TABLE row (id INTEGER PRIMARY KEY, name TEXT NULL, flag INTEGER NOT NULL, colour INTEGER NOT NULL)"), Ct);
 
         // The same prepared statement, run again with other values (null, bool, enum) in one batch and across batches.
@@ -184,7 +187,7 @@ public sealed class DatabaseTests
     [Fact]
     public async Task A_statement_that_fails_leaves_the_writer_able_to_run_it_again()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         await CreateProbeAsync(store.Db);
         var insert = new Statement("INSERT INTO probe (v) VALUES (@V)");
         await store.Db.WriteAsync(s => s.ExecuteAsync(insert, new { V = 1L }), Ct);

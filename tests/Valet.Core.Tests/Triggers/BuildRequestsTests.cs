@@ -7,8 +7,10 @@ using Xunit;
 
 namespace Valet.Core.Tests.Triggers;
 
-public sealed class BuildRequestsTests
+public class BuildRequestsTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static readonly Cause Remote = Cause.Remote("10.0.0.7", null);
@@ -32,7 +34,7 @@ public sealed class BuildRequestsTests
         public Task<BuildOutcome> RequestAsync(Item job, ParameterInput? parameters = null, string? delay = null, IdempotencyKey? key = null, Cause? cause = null) =>
             Requests.RequestBuildAsync(new BuildRequest { Job = job, Cause = cause ?? Remote, Parameters = parameters ?? ParameterInput.Nothing, Delay = delay, Idempotency = key }, Ct);
 
-        public static async Task<Fixture> OpenAsync() => new(await TempStore.OpenAsync());
+        public static async Task<Fixture> OpenAsync(StoreEngine engine) => new(await TempStore.OpenAsync(engine));
 
         public ValueTask DisposeAsync() => store.DisposeAsync();
     }
@@ -43,7 +45,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_first_request_queues_an_item_due_after_the_server_quiet_period_and_a_second_folds_into_it()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("app");
 
         var first = Assert.IsType<BuildOutcome.Queued>(await f.RequestAsync(job));
@@ -58,7 +60,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_delay_sets_the_due_time_and_a_malformed_one_is_bad_input_naming_delay()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("app");
 
         var bad = Assert.IsType<BuildOutcome.BadInput>(await f.RequestAsync(job, delay: "soon"));
@@ -73,7 +75,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_disabled_job_is_not_buildable_and_nothing_is_queued()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("off", new FreestyleJob { Disabled = true });
 
         Assert.Equal(new BuildOutcome.NotBuildable(NotBuildableReason.Disabled), await f.RequestAsync(job));
@@ -83,7 +85,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task Values_for_a_job_without_parameters_and_none_for_a_job_with_them_are_the_wrong_endpoint()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var plain = await f.Store.CreateAsync("plain");
         var parameterized = await f.Store.CreateAsync("params", WithParameters);
 
@@ -95,7 +97,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task Named_values_are_bound_with_defaults_for_the_unlisted_ones()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("params", WithParameters);
 
         var queued = Assert.IsType<BuildOutcome.Queued>(await f.RequestAsync(job, Named(("env", "prod"))));
@@ -109,7 +111,7 @@ public sealed class BuildRequestsTests
     [InlineData("env", "parameter 'env': 'qa' is not one of dev, prod")]
     public async Task A_bad_value_is_bad_input_naming_its_parameter(string parameter, string reason)
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("params", WithParameters);
         (string, string)[] sent = parameter == "foo" ? [("foo", "a"), ("foo", "b")] : [("env", "qa")];
 
@@ -122,7 +124,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task Json_values_are_bound_and_an_unknown_name_is_bad_input_naming_it()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("params", WithParameters);
 
         var unknown = await f.RequestAsync(job, new ParameterInput.Json("""{"parameter":[{"name":"nope","value":"1"}]}"""));
@@ -138,7 +140,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_repeated_idempotency_key_replays_the_first_outcome_and_changes_nothing()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("app");
         var key = new IdempotencyKey("build", "k1");
 
@@ -154,7 +156,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_replay_is_answered_before_the_job_is_checked_again()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("app");
         var key = new IdempotencyKey("build", "k1");
         var first = await f.RequestAsync(job, key: key);
@@ -167,7 +169,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task Two_concurrent_first_uses_of_a_key_queue_one_item_and_the_other_replays_it()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("params", WithParameters);
         var key = new IdempotencyKey("buildWithParameters", "same");
         var (held, release) = await TempStore.HoldWriterAsync(f.Store.Db);
@@ -186,7 +188,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_key_is_forgotten_after_a_day()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("params", WithParameters);
         var key = new IdempotencyKey("buildWithParameters", "k");
         var first = Assert.IsType<BuildOutcome.Queued>(await f.RequestAsync(job, Named(("foo", "a")), key: key));
@@ -200,7 +202,7 @@ public sealed class BuildRequestsTests
     [Fact]
     public async Task A_poll_needs_a_poll_scm_trigger_and_a_repeated_key_replays_it()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var plain = await f.Store.CreateAsync("plain");
         var polled = await f.Store.CreateAsync("polled", new FreestyleJob { Triggers = [new PollScmTrigger("")] });
         var key = new IdempotencyKey("polling", "p");
@@ -210,4 +212,9 @@ public sealed class BuildRequestsTests
         Assert.Equal(new BuildOutcome.Replayed(new BuildOutcome.PollScheduled()), await f.Requests.RequestPollAsync(polled, key, Ct));
         Assert.Empty(await f.Queue.QueuedAsync(Ct));
     }
+}
+
+public sealed class BuildRequestsOnPostgresTests : BuildRequestsTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

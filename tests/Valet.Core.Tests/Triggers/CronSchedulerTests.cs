@@ -10,8 +10,10 @@ using Xunit;
 namespace Valet.Core.Tests.Triggers;
 
 /// <summary>The scheduler on a fake clock: time moves only when the test moves it.</summary>
-public sealed class CronSchedulerTests
+public class CronSchedulerTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static readonly FreestyleJob EveryMinute = new() { Triggers = [new CronTrigger("* * * * *")] };
@@ -28,7 +30,7 @@ public sealed class CronSchedulerTests
 
         public Task<IReadOnlyList<QueueItem>> QueuedAsync(Item job) => Queue.QueuedForJobAsync(job.Id, Ct);
 
-        public static async Task<Fixture> OpenAsync() => new(await TempStore.OpenAsync());
+        public static async Task<Fixture> OpenAsync(StoreEngine engine) => new(await TempStore.OpenAsync(engine));
 
         public ValueTask DisposeAsync() => store.DisposeAsync();
     }
@@ -36,7 +38,7 @@ public sealed class CronSchedulerTests
     [Fact]
     public async Task An_every_minute_schedule_queues_a_build_started_by_timer_at_the_first_minute_after_start_up()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("nightly", EveryMinute);
         f.Store.Time.Advance(TimeSpan.FromSeconds(30));
         using var scheduler = f.Scheduler(f.Store.Time);
@@ -65,7 +67,7 @@ public sealed class CronSchedulerTests
     [Fact]
     public async Task A_minute_already_fired_is_not_fired_again_after_a_restart_or_by_another_server()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("nightly", EveryMinute);
         var minute = TempStore.Start.AddMinutes(1);
         await f.Scheduler(f.Store.Time).TickAsync(minute, Ct);
@@ -82,7 +84,7 @@ public sealed class CronSchedulerTests
     [Fact]
     public async Task Only_schedules_matching_the_minute_fire_and_disabled_jobs_never()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var hourly = await f.Store.CreateAsync("hourly", new FreestyleJob { Triggers = [new CronTrigger("0 * * * *")] });
         var disabled = await f.Store.CreateAsync("off", EveryMinute with { Disabled = true });
         var scheduler = f.Scheduler(f.Store.Time);
@@ -98,7 +100,7 @@ public sealed class CronSchedulerTests
     [Fact]
     public async Task A_poll_scm_schedule_asks_for_a_polling_run_instead_of_a_build()
     {
-        await using var f = await Fixture.OpenAsync();
+        await using var f = await Fixture.OpenAsync(Engine);
         var job = await f.Store.CreateAsync("polled", new FreestyleJob { Triggers = [new PollScmTrigger("*/5 * * * *")] });
 
         await f.Scheduler(f.Store.Time).TickAsync(TempStore.Start.AddMinutes(5), Ct);
@@ -106,4 +108,9 @@ public sealed class CronSchedulerTests
         Assert.Equal(1, f.Polls.Pending);
         Assert.Empty(await f.QueuedAsync(job));
     }
+}
+
+public sealed class CronSchedulerOnPostgresTests : CronSchedulerTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

@@ -5,8 +5,10 @@ using Xunit;
 
 namespace Valet.Core.Tests.Triggers;
 
-public sealed class JobTokensTests
+public class JobTokensTests
 {
+    protected virtual StoreEngine Engine => StoreEngine.Sqlite;
+
     static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     static JobTokens Tokens(TempStore store) => new(store.Db, store.Secrets, store.Time);
@@ -17,7 +19,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task A_default_value_creates_the_default_token()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         var token = Assert.Single(await Tokens(store).ListAsync(job.Id, Ct));
@@ -31,7 +33,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task An_unchanged_default_value_keeps_the_token_and_its_metadata()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         var before = Assert.Single(await Tokens(store).ListAsync(job.Id, Ct));
@@ -45,7 +47,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task A_new_default_value_replaces_the_old_one()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "old-secret");
         await SetDefaultAsync(store, job.Id, "new-secret");
@@ -57,7 +59,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task Setting_a_revoked_default_value_again_makes_it_active()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         Assert.True(await Tokens(store).RevokeAsync(job.Id, JobTokens.DefaultName, Ct));
@@ -71,7 +73,7 @@ public sealed class JobTokensTests
     [InlineData("")]
     public async Task No_default_value_removes_the_default_token_only(string? value)
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         var (_, generated, _) = await Tokens(store).CreateAsync(job.Id, "ci", null, Ct);
@@ -84,7 +86,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task A_presented_value_matches_the_right_token_among_several()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var other = await store.CreateAsync("q");
         await SetDefaultAsync(store, job.Id, "secret");
@@ -109,7 +111,7 @@ public sealed class JobTokensTests
     [InlineData("secrets")]
     public async Task Empty_other_case_and_near_values_never_match(string presented)
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         Assert.Null((await Tokens(store).CheckAsync(job.Id, presented, Ct)).Match);
@@ -118,7 +120,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task A_job_without_tokens_matches_nothing()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         Assert.Null((await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match);
         Assert.False((await Tokens(store).CheckAsync(job.Id, null, Ct)).AnyActive);
@@ -127,7 +129,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task Revoked_and_expired_tokens_still_match_but_are_not_active()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         var tokens = Tokens(store);
         var expiresAt = store.Time.GetUtcNow().AddMinutes(10).ToUnixTimeMilliseconds();
@@ -152,7 +154,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task A_token_name_is_taken_once_per_job()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var p = await store.CreateAsync("p");
         var q = await store.CreateAsync("q");
         var tokens = Tokens(store);
@@ -164,7 +166,7 @@ public sealed class JobTokensTests
     [Fact]
     public async Task A_match_records_its_last_use()
     {
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, "secret");
         var token = (await Tokens(store).CheckAsync(job.Id, "secret", Ct)).Match!;
@@ -179,19 +181,15 @@ public sealed class JobTokensTests
     public async Task The_database_file_never_holds_a_token_value()
     {
         const string ConfigValue = "config-token-8f31c2";
-        await using var store = await TempStore.OpenAsync();
+        await using var store = await TempStore.OpenAsync(Engine);
         var job = await store.CreateAsync("p");
         await SetDefaultAsync(store, job.Id, ConfigValue);
         var (_, generated, _) = await Tokens(store).CreateAsync(job.Id, "ci", null, Ct);
         await Tokens(store).CheckAsync(job.Id, "presented-wrong-value-77ab", Ct);
 
-        await using (var raw = new SqliteConnection($"Data Source={store.Home.DatabaseFile};Pooling=False"))
-        {
-            await raw.OpenAsync(Ct);
-            var rows = (await raw.QueryAsync<byte[]>("SELECT hash FROM job_token")).ToList();
-            Assert.Equal(2, rows.Count);
-            Assert.All(rows, h => Assert.Equal(32, h.Length));
-        }
+        var rows = await store.Db.ReadAsync(async s => (await s.QueryAsync<byte[]>("SELECT hash FROM job_token")).ToList(), Ct);
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, h => Assert.Equal(32, h.Length));
         var files = store.RawFiles();
         foreach (var value in new[] { ConfigValue, generated!, generated![4..], "presented-wrong-value-77ab" })
             Assert.DoesNotContain(value, files, StringComparison.Ordinal);
@@ -205,4 +203,9 @@ public sealed class JobTokensTests
         audit.RecordTokenUse(tokenId, address);
         await audit.FlushAsync(Ct);
     }
+}
+
+public sealed class JobTokensOnPostgresTests : JobTokensTests
+{
+    protected override StoreEngine Engine => StoreEngine.Postgres;
 }

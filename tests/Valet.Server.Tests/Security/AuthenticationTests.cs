@@ -393,7 +393,15 @@ public sealed partial class AuthenticationTests
         string[] secrets = [AlicePassword, ValetProcess.AdminPassword, apiToken, madeToken, "job-token-7d2q"];
         var needles = secrets.SelectMany(s => new[] { s, Convert.ToBase64String(Encoding.UTF8.GetBytes("alice:" + s)) }).ToList();
         var files = Directory.EnumerateFiles(valet.Home, "*", SearchOption.AllDirectories).ToList();
-        Assert.Contains(files, f => f.EndsWith("valet.db", StringComparison.Ordinal));
+        if (valet.Database is { } database)
+        {
+            var rows = database.AllRows();
+            Assert.Contains("alice", rows, StringComparison.Ordinal);
+            foreach (var needle in needles)
+                Assert.False(rows.Contains(needle, StringComparison.Ordinal), "a row of the database holds a secret");
+        }
+        else
+            Assert.Contains(files, f => f.EndsWith("valet.db", StringComparison.Ordinal));
         Assert.Contains(files, f => f.Contains("/logs/", StringComparison.Ordinal));
         foreach (var file in files)
         {

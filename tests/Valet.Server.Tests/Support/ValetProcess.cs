@@ -5,11 +5,15 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 
+using Valet.Core.Tests;
+
 namespace Valet.Server.Tests.Support;
 
 /// <summary>
 /// The real server as a child process on a random port with its own temporary home: started, stopped
-/// gracefully, killed with SIGKILL, started again on the same home.
+/// gracefully, killed with SIGKILL, started again on the same home. Its store is SQLite in the home,
+/// or, with VALET_TEST_SERVER_STORE=postgres (`./test` runs this project a second time so), a new
+/// database of its own on the test cluster; <see cref="Database"/> lets several servers share one.
 /// </summary>
 public sealed partial class ValetProcess : IAsyncDisposable
 {
@@ -17,14 +21,23 @@ public sealed partial class ValetProcess : IAsyncDisposable
 
     readonly StringBuilder output = new();
     readonly Dictionary<string, string> environment;
+    readonly bool ownsDatabase;
     Process? process;
 
-    ValetProcess(string home, string? config, Dictionary<string, string> environment)
+    ValetProcess(string home, string? config, Dictionary<string, string> environment, TestPostgres.Database? database, bool ownsDatabase)
     {
         Home = home;
         ConfigPath = config;
         this.environment = environment;
+        Database = database;
+        this.ownsDatabase = ownsDatabase;
     }
+
+    /// <summary>Whether servers started by tests run on PostgreSQL.</summary>
+    public static bool OnPostgres => Environment.GetEnvironmentVariable("VALET_TEST_SERVER_STORE") == "postgres";
+
+    /// <summary>The PostgreSQL database the server runs on, or null for SQLite in its home.</summary>
+    public TestPostgres.Database? Database { get; }
 
     public string Home { get; }
     public string? ConfigPath { get; }
@@ -41,7 +54,9 @@ public sealed partial class ValetProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a server; <paramref name="config"/> is YAML written to a file beside the home.</summary>
-    public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true)
+    /// <param name="database">A PostgreSQL database shared with other servers (the caller drops it); by default the store described above.</param>
+    public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true,
+        TestPostgres.Database? database = null)
     {
         var home = Path.Combine(Path.GetTempPath(), "valet-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(home);
@@ -54,7 +69,10 @@ public sealed partial class ValetProcess : IAsyncDisposable
         var environment = new Dictionary<string, string> { ["VALET_ADMIN_PASSWORD"] = AdminPassword };
         foreach (var (k, v) in env ?? [])
             environment[k] = v;
-        var valet = new ValetProcess(home, configPath, environment);
+        var owns = database is null && OnPostgres;
+        if (owns)
+            database = await TestPostgres.CreateDatabaseAsync();
+        var valet = new ValetProcess(home, configPath, environment, database, owns);
         await valet.LaunchAsync(waitUntilReady);
         return valet;
     }
@@ -84,7 +102,14 @@ public sealed partial class ValetProcess : IAsyncDisposable
             psi.ArgumentList.Add("--config");
             psi.ArgumentList.Add(ConfigPath);
         }
+        if (Database is not null)
+        {
+            psi.ArgumentList.Add("--database");
+            psi.ArgumentList.Add(Database.Url);
+        }
         psi.Environment.Remove("VALET_HOME");
+        psi.Environment.Remove("VALET_DATABASE");
+        psi.Environment.Remove("VALET_SECRETS");
         psi.Environment.Remove("VALET_CONFIG");
         psi.Environment.Remove("VALET_URLS");
         foreach (var (k, v) in environment)
@@ -256,6 +281,8 @@ public sealed partial class ValetProcess : IAsyncDisposable
         catch (IOException) { }
         if (ConfigPath is not null)
             File.Delete(ConfigPath);
+        if (ownsDatabase)
+            await Database!.DisposeAsync();
     }
 
     [LibraryImport("libc")]

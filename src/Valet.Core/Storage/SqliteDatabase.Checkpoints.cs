@@ -17,7 +17,7 @@ namespace Valet.Core.Storage;
 /// put that flush on nearly every write of a lightly loaded server.
 /// </para>
 /// </summary>
-public sealed partial class Database
+public sealed partial class SqliteDatabase
 {
     /// <summary>
     /// The log's size in bytes after which the writer checkpoints itself. The log starts over only

@@ -1,0 +1,1 @@
+-- SQLite's 0002_security.sql: already part of 0001_initial.sql here.

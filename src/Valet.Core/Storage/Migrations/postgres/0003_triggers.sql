@@ -1,0 +1,1 @@
+-- SQLite's 0003_triggers.sql: already part of 0001_initial.sql here.

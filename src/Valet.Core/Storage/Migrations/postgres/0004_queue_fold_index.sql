@@ -1,0 +1,1 @@
+-- SQLite's 0004_queue_fold_index.sql: already part of 0001_initial.sql here.

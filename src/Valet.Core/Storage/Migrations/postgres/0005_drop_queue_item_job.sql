@@ -1,0 +1,1 @@
+-- SQLite's 0005_drop_queue_item_job.sql: already part of 0001_initial.sql here.

@@ -1,0 +1,1 @@
+-- SQLite's 0006_fold_map.sql: already part of 0001_initial.sql here.

@@ -1,0 +1,1 @@
+-- SQLite's 0007_build_slots_and_abort_requests.sql: already part of 0001_initial.sql here.

@@ -1,0 +1,1 @@
+-- SQLite's 0008_idempotency_outcome.sql: already part of 0001_initial.sql here.

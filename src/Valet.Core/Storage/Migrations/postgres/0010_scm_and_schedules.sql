@@ -1,0 +1,1 @@
+-- SQLite's 0010_scm_and_schedules.sql: already part of 0001_initial.sql here.

@@ -1,0 +1,1 @@
+-- SQLite's 0020_item_xml.sql: already part of 0001_initial.sql here.

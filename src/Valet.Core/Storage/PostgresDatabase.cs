@@ -1,0 +1,193 @@
+using Dapper;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Valet.Core.Storage;
+
+/// <summary>
+/// The PostgreSQL store, shared by every server started with the same --database. Each write is a
+/// transaction of its own on a pooled connection: the engine orders concurrent writers, so a rule
+/// several servers share lives in the schema (unique keys, one-statement claims). Writes announce
+/// changes with NOTIFY; one connection per server LISTENs and raises them as
+/// <see cref="Database.Announced"/>.
+/// </summary>
+public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabase> logger) : Database
+{
+    /// <summary>The channel every server LISTENs on; a notification's payload is the topic.</summary>
+    const string Channel = "valet";
+
+    /// <summary>The advisory lock migrations run under, so servers starting together apply each script once.</summary>
+    const long MigrationLock = 0x76616C6574; // "valet"
+
+    /// <summary>A write that lost a deadlock or a serialization check runs again, this many times at most.</summary>
+    const int Attempts = 5;
+
+    readonly NpgsqlDataSource source = NpgsqlDataSource.Create(ConnectionString(url));
+    readonly CancellationTokenSource stopping = new();
+    Task? listener;
+    volatile bool hearing;
+
+    public static bool IsUrl(string? url) =>
+        url is not null && (url.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase));
+
+    public override SqlDialect Dialect => SqlDialect.Postgres;
+
+    public override bool Hearing => hearing;
+
+    /// <summary>
+    /// The libpq URL form (postgresql://user:password@host:port/dbname?option=value) as an Npgsql
+    /// connection string. Options are libpq's names; one Valet does not know is an error naming it.
+    /// </summary>
+    public static string ConnectionString(string url)
+    {
+        if (!IsUrl(url) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+            throw new FormatException("--database: expected postgresql://user:password@host:port/dbname");
+        var b = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host.Length > 0 ? Uri.UnescapeDataString(uri.Host) : "localhost",
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : null,
+            // Room for every executor, request and background loop of one server at once.
+            MaxPoolSize = 50,
+        };
+        var colon = uri.UserInfo.IndexOf(':', StringComparison.Ordinal);
+        if (uri.UserInfo.Length > 0)
+        {
+            b.Username = Uri.UnescapeDataString(colon < 0 ? uri.UserInfo : uri.UserInfo[..colon]);
+            if (colon >= 0)
+                b.Password = Uri.UnescapeDataString(uri.UserInfo[(colon + 1)..]);
+        }
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            var name = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]);
+            var value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
+            switch (name)
+            {
+                case "sslmode": b.SslMode = Enum.Parse<SslMode>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true); break;
+                case "host": b.Host = value; break;
+                case "port": b.Port = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "user": b.Username = value; break;
+                case "password": b.Password = value; break;
+                case "dbname": b.Database = value; break;
+                case "connect_timeout": b.Timeout = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+                case "application_name": b.ApplicationName = value; break;
+                case "sslrootcert": b.RootCertificate = value; break;
+                case "sslcert": b.SslCertificate = value; break;
+                case "sslkey": b.SslKey = value; break;
+                case "target_session_attrs": b.TargetSessionAttributes = value; break;
+                default: throw new FormatException($"--database: unknown option '{name}' (known: sslmode, host, port, user, password, dbname, connect_timeout, application_name, sslrootcert, sslcert, sslkey, target_session_attrs)");
+            }
+        }
+        return b.ConnectionString;
+    }
+
+    public override async Task OpenAsync(CancellationToken ct)
+    {
+        await using (var conn = await source.OpenConnectionAsync(ct))
+        {
+            await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_lock(@MigrationLock)", new { MigrationLock }, cancellationToken: ct));
+            try
+            {
+                await Migrator.ApplyAsync(conn, Dialect.Name, logger, ct);
+            }
+            finally
+            {
+                await conn.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_unlock(@MigrationLock)", new { MigrationLock }, cancellationToken: CancellationToken.None));
+            }
+        }
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        listener = ListenAsync(listening, stopping.Token);
+        await listening.Task.WaitAsync(ct);
+    }
+
+    public override async Task<T> ReadAsync<T>(Func<Session, Task<T>> read, CancellationToken ct)
+    {
+        await using var conn = await source.OpenConnectionAsync(ct);
+        return await read(new Session(conn, null, null, ct, withoutNul: true));
+    }
+
+    public override async Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            Session? session = null;
+            try
+            {
+                await using var conn = await source.OpenConnectionAsync(ct);
+                await using var tx = await conn.BeginTransactionAsync(ct);
+                session = new Session(conn, tx, null, ct, withoutNul: true);
+                var result = await write(session);
+                foreach (var topic in session.Announcements ?? [])
+                    await conn.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@Channel, @topic)", new { Channel, topic }, tx, cancellationToken: ct));
+                await tx.CommitAsync(ct);
+                return result;
+            }
+            catch (PostgresException e) when (attempt < Attempts && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+                Log.WriteRetried(logger, e.SqlState, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 * attempt)), ct);
+            }
+            finally
+            {
+                // Committed or not: only after this point can a reader see the new rows.
+                session?.RunAfterCommit();
+            }
+        }
+    }
+
+    /// <summary>
+    /// One connection LISTENs for the other servers' announcements. While it is down, announcements
+    /// may be missed: <see cref="Hearing"/> is false (caches are bypassed) and, once it is back, "*"
+    /// tells every cache to forget what it held.
+    /// </summary>
+    async Task ListenAsync(TaskCompletionSource listening, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var conn = await source.OpenConnectionAsync(ct);
+                conn.Notification += (_, e) => RaiseAnnounced(e.Payload);
+                await conn.ExecuteAsync(new CommandDefinition($"LISTEN {Channel}", cancellationToken: ct));
+                hearing = true;
+                RaiseAnnounced("*");
+                listening.TrySetResult();
+                while (!ct.IsCancellationRequested)
+                    await conn.WaitAsync(ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                if (hearing)
+                    Log.ListenerLost(logger, e);
+                hearing = false;
+                RaiseAnnounced("*");
+                try { await Task.Delay(TimeSpan.FromSeconds(1), ct); }
+                catch (OperationCanceledException) { break; }
+            }
+        }
+        hearing = false;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        if (listener is not null)
+            await listener;
+        await source.DisposeAsync();
+        stopping.Dispose();
+    }
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Debug, Message = "A write ran again after PostgreSQL answered {SqlState} (attempt {Attempt})")]
+        public static partial void WriteRetried(ILogger logger, string sqlState, int attempt);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection that hears other servers' changes; caches are bypassed until it is back")]
+        public static partial void ListenerLost(ILogger logger, Exception e);
+    }
+}

@@ -1,0 +1,300 @@
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Dapper;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Valet.Core.Storage;
+
+/// <summary>
+/// The SQLite store: one server per home. Reads open a pooled connection each; every write goes through
+/// one writer that commits concurrent writes together (group commit), and a caller is answered only
+/// once its change is on disk, without paying one fsync per request.
+/// </summary>
+public sealed partial class SqliteDatabase : Database
+{
+    readonly string connectionString;
+    // Both channels are read by a thread of their own, blocked until something arrives. Synchronous
+    // continuations let the thread that writes wake it directly; otherwise each wake-up would first
+    // wait in the thread pool's queue behind the requests being served, which a quiet write's answer
+    // would pay for. Nothing but that wake-up runs on the writing thread.
+    readonly Channel<PendingWrite> writes = Channel.CreateUnbounded<PendingWrite>(new() { SingleReader = true, AllowSynchronousContinuations = true });
+    readonly ILogger<SqliteDatabase> logger;
+    readonly Channel<List<PendingWrite>> committed = Channel.CreateUnbounded<List<PendingWrite>>(
+        new() { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
+    readonly TaskCompletionSource writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    Thread? writer;
+
+    public SqliteDatabase(string path, ILogger<SqliteDatabase> logger)
+    {
+        this.logger = logger;
+        Path = path;
+        LogPath = path + "-wal";
+        connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+            ForeignKeys = true,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    /// <summary>SQLite's write-ahead log, beside the database file.</summary>
+    string LogPath { get; }
+
+    /// <summary>How much of the database file the writer maps into memory for reading.</summary>
+    public const long WriterMemoryMap = 256L * 1024 * 1024;
+
+    public override SqlDialect Dialect => SqlDialect.Sqlite;
+
+    public override async Task OpenAsync(CancellationToken ct)
+    {
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+        await using (var conn = await OpenConnectionAsync(ct, synchronous: "FULL"))
+        {
+            await conn.ExecuteAsync("PRAGMA journal_mode=WAL;");
+            await Migrator.ApplyAsync(conn, Dialect.Name, logger, ct);
+        }
+        // A thread of its own: the writer is the one serial step of every write, so it must not wait
+        // for a thread-pool turn behind the requests it serves. Thread names fit Linux's 15
+        // characters, so top -H and perf tell the three database threads apart.
+        writer = new Thread(WriterLoop) { IsBackground = true, Name = "Valet db writer" };
+        writer.Start();
+        new Thread(SyncLoop) { IsBackground = true, Name = "Valet db sync" }.Start();
+        StartCheckpointer();
+    }
+
+    async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct, string? synchronous = null)
+    {
+        var conn = new SqliteConnection(connectionString);
+        await conn.OpenAsync(ct);
+        // Only writers set the durability level; readers (pooled, opened per read) skip the round
+        // trip. Busy waits come from the connection string's timeout.
+        // Writers keep their temporary files (the savepoints' journals) in memory, where on disk each
+        // large batch created, wrote and deleted one.
+        if (synchronous is not null)
+            await conn.ExecuteAsync($"PRAGMA synchronous={synchronous}; PRAGMA temp_store=MEMORY;");
+        return conn;
+    }
+
+    public override async Task<T> ReadAsync<T>(Func<Session, Task<T>> read, CancellationToken ct)
+    {
+        await using var conn = await OpenConnectionAsync(ct);
+        return await read(new Session(conn, null, null, ct));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> inside the writer's current transaction and returns once that
+    /// transaction is committed. A write that throws is rolled back alone (savepoint); the other
+    /// writes of the batch still commit. Writes run one at a time on the writer's thread: one that
+    /// awaits something slow holds up the others.
+    /// </summary>
+    public override Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct)
+    {
+        var pending = new PendingWrite<T>(write, ct);
+        if (!writes.Writer.TryWrite(pending))
+            throw new ObjectDisposedException(nameof(SqliteDatabase));
+        return pending.Completion.Task;
+    }
+
+    static readonly Statement Savepoint = new("SAVEPOINT w");
+    static readonly Statement Release = new("RELEASE w");
+    static readonly Statement RollbackTo = new("ROLLBACK TO w");
+
+    void WriterLoop()
+    {
+        try
+        {
+            // NORMAL: a commit appends to the write-ahead log without waiting for the disk; the sync
+            // thread flushes the log before any write of the batch is answered (see SyncLoop).
+            using var conn = OpenConnectionAsync(CancellationToken.None, synchronous: "NORMAL").GetAwaiter().GetResult();
+            // Checkpoints run beside the writer (SqliteDatabase.Checkpoints.cs), not inside its commits. The
+            // writer's lookups (the queue's row checks above all) read pages through a memory map, not
+            // one pread each, which is a large share of its time under a stream of new queue items.
+            conn.Execute($"PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={LogSizeBeforeWriterCheckpoint}; PRAGMA mmap_size={WriterMemoryMap};");
+            using var statements = new StatementCache(conn);
+            var batch = new List<PendingWrite>();
+            while (WaitToRead(writes.Reader))
+            {
+                batch.Clear();
+                while (batch.Count < 512 && writes.Reader.TryRead(out var w))
+                    batch.Add(w);
+                CommitBatch(conn, statements, batch);
+                CountLogPages(conn);
+                KeepLogBounded(conn);
+            }
+        }
+        catch (Exception e)
+        {
+            Log.WriterFailed(logger, e);
+            writes.Writer.TryComplete(e);
+            while (writes.Reader.TryRead(out var w))
+                w.Fail(e);
+        }
+        finally
+        {
+            committed.Writer.TryComplete();
+        }
+    }
+
+    static bool WaitToRead<T>(ChannelReader<T> reader)
+    {
+        var wait = reader.WaitToReadAsync();
+        return wait.IsCompleted ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Answers committed writes once they are on disk: one flush of the write-ahead log covers every
+    /// batch committed before it, and runs while the writer goes on with the next batch. SQLite in
+    /// WAL mode with synchronous=NORMAL flushes the log itself before each checkpoint, so after this
+    /// flush a commit survives a power loss as it would with synchronous=FULL.
+    /// </summary>
+    void SyncLoop()
+    {
+        SafeFileHandle? log = null;
+        try
+        {
+            var ready = new List<PendingWrite>();
+            while (WaitToRead(committed.Reader))
+            {
+                ready.Clear();
+                while (committed.Reader.TryRead(out var batch))
+                    ready.AddRange(batch);
+                try
+                {
+                    // The log exists as long as the writer's connection is open; opened once and kept. A
+                    // bare handle: a FileStream's handle getter seeks first, one more syscall per flush.
+                    log ??= File.OpenHandle(LogPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    FlushData(log);
+                }
+                catch (Exception e)
+                {
+                    Log.SyncFailed(logger, e, ready.Count);
+                    foreach (var w in ready)
+                        w.Fail(e);
+                    continue;
+                }
+                LogGrew();
+                foreach (var w in ready)
+                    w.Succeed();
+            }
+        }
+        finally
+        {
+            log?.Dispose();
+            writerStopped.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// On Linux fdatasync, as SQLite syncs its own files: the log's data and size reach the disk
+    /// without the timestamps fsync also writes, which cost an ext4 journal commit per flush.
+    /// </summary>
+    void FlushData(SafeFileHandle log)
+    {
+        if (!OperatingSystem.IsLinux())
+            RandomAccess.FlushToDisk(log);
+        else if (FdataSync(log) != 0)
+            throw new IOException($"fdatasync of {LogPath} failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    static extern int FdataSync(SafeFileHandle file);
+
+    void CommitBatch(SqliteConnection conn, StatementCache statements, List<PendingWrite> batch)
+    {
+        var done = new List<PendingWrite>(batch.Count);
+        Session? session = null;
+        try
+        {
+            using var tx = conn.BeginTransaction();
+            session = new Session(conn, tx, statements, CancellationToken.None);
+            foreach (var w in batch)
+            {
+                if (w.Cancelled)
+                {
+                    w.Fail(new OperationCanceledException());
+                    continue;
+                }
+                statements.Execute(Savepoint, tx);
+                try
+                {
+                    // SQLite answers synchronously, so this waits only for a write that awaits something else.
+                    w.RunAsync(session).GetAwaiter().GetResult();
+                    statements.Execute(Release, tx);
+                    done.Add(w);
+                }
+                catch (Exception e)
+                {
+                    statements.Execute(RollbackTo, tx);
+                    statements.Execute(Release, tx);
+                    w.Fail(e);
+                }
+            }
+            tx.Commit();
+        }
+        catch (Exception e)
+        {
+            Log.CommitFailed(logger, e, batch.Count);
+            // Every write of the batch, also those not yet run: a write whose statement ended the
+            // transaction (ON CONFLICT ROLLBACK, RAISE(ROLLBACK)) must not leave the rest unanswered.
+            foreach (var w in batch)
+                w.Fail(e);
+            return;
+        }
+        finally
+        {
+            // Caches forget what the batch may have changed, committed or not: only after this
+            // point can a reader see the new rows, so nothing stale is cached again.
+            session?.RunAfterCommit();
+        }
+        if (done.Count > 0)
+            committed.Writer.TryWrite(done);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        writes.Writer.TryComplete();
+        if (writer is not null)
+        {
+            await writerStopped.Task;
+            await StopCheckpointerAsync();
+        }
+        SqliteConnection.ClearAllPools();
+    }
+
+    abstract class PendingWrite
+    {
+        public abstract bool Cancelled { get; }
+        public abstract Task RunAsync(Session s);
+        public abstract void Succeed();
+        public abstract void Fail(Exception e);
+    }
+
+    sealed class PendingWrite<T>(Func<Session, Task<T>> write, CancellationToken ct) : PendingWrite
+    {
+        T? result;
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public override bool Cancelled => ct.IsCancellationRequested;
+        public override async Task RunAsync(Session s) => result = await write(s);
+        public override void Succeed() => Completion.TrySetResult(result!);
+        public override void Fail(Exception e) => Completion.TrySetException(e);
+    }
+
+    static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Error, Message = "A batch of {Count} writes failed to commit")]
+        public static partial void CommitFailed(ILogger logger, Exception e, int count);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "Flushing the write-ahead log to disk failed; {Count} committed writes were answered with the error")]
+        public static partial void SyncFailed(ILogger logger, Exception e, int count);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "The database writer stopped: no write can be committed until Valet restarts")]
+        public static partial void WriterFailed(ILogger logger, Exception e);
+    }
+}
+
