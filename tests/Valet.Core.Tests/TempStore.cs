@@ -15,7 +15,7 @@ public sealed class TempStore : IAsyncDisposable
     TempStore(string dir)
     {
         Home = new ValetHome(dir);
-        Secrets = new InstallationSecrets(Home);
+        Secrets = InstallationSecrets.CreateOrOpen(Home);
         Db = new Database(Home.DatabaseFile, NullLogger<Database>.Instance);
         Items = new ItemStore(Db, Secrets, Time);
     }

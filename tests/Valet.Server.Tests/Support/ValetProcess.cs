@@ -40,10 +40,13 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return process.TotalProcessorTime;
     }
 
-    /// <summary>Starts a server; <paramref name="config"/> is YAML written to a file beside the home.</summary>
-    public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true)
+    /// <summary>
+    /// Starts a server; <paramref name="config"/> is YAML written to a file beside the home. Without
+    /// <paramref name="home"/> the server gets a fresh one.
+    /// </summary>
+    public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true, string? home = null)
     {
-        var home = Path.Combine(Path.GetTempPath(), "valet-test-" + Guid.NewGuid().ToString("N")[..12]);
+        home ??= Path.Combine(Path.GetTempPath(), "valet-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(home);
         string? configPath = null;
         if (config is not null)
