@@ -24,7 +24,7 @@ public sealed class TempStore : IAsyncDisposable
     TempStore(string dir, TestPostgres.Database? postgres)
     {
         Home = new ValetHome(dir);
-        Secrets = new InstallationSecrets(Home);
+        Secrets = InstallationSecrets.CreateOrOpen(Home);
         this.postgres = postgres;
         Db = NewDatabase();
         Items = new ItemStore(Db, Secrets, Time);

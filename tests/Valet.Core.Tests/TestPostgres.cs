@@ -30,6 +30,15 @@ public static class TestPostgres
     {
         public string Url { get; } = admin[..admin.LastIndexOf('/')] + "/" + name;
 
+        /// <summary>The first column of the first row of <paramref name="sql"/>.</summary>
+        public object? Scalar(string sql)
+        {
+            using var conn = new NpgsqlConnection(Valet.Core.Storage.PostgresDatabase.ConnectionString(Url));
+            conn.Open();
+            using var cmd = new NpgsqlCommand(sql, conn);
+            return cmd.ExecuteScalar();
+        }
+
         /// <summary>Every row of every table as text.</summary>
         public string AllRows()
         {

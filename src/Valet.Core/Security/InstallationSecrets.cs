@@ -12,9 +12,30 @@ public sealed class InstallationSecrets
     readonly byte[] hmacKey;
     readonly byte[] encryptionKey;
 
+    /// <summary>Reads the key; a missing key is an error, never a reason to make one (see <see cref="CreateOrOpen"/>).</summary>
     public InstallationSecrets(ValetHome home)
     {
-        var path = Path.Combine(home.Secrets, "installation.key");
+        var path = KeyFile(home);
+        if (!File.Exists(path))
+            throw new InvalidOperationException($"{path} does not exist");
+        var master = File.ReadAllBytes(path);
+        hmacKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-hmac"u8.ToArray());
+        encryptionKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-encryption"u8.ToArray());
+        CheckValue = Convert.ToHexStringLower(HMACSHA256.HashData(master, "valet-installation-check"u8));
+        hmacs = new(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, hmacKey));
+    }
+
+    public static string KeyFile(ValetHome home) => Path.Combine(home.Secrets, "installation.key");
+
+    public static bool KeyExists(ValetHome home) => File.Exists(KeyFile(home));
+
+    /// <summary>
+    /// Makes the key when there is none. The server calls this only while the database holds no check
+    /// value: a fresh key for a database written under another would make every stored hash a stranger.
+    /// </summary>
+    public static InstallationSecrets CreateOrOpen(ValetHome home)
+    {
+        var path = KeyFile(home);
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(home.Secrets);
@@ -26,11 +47,14 @@ public sealed class InstallationSecrets
             File.SetUnixFileMode(tmp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             File.Move(tmp, path);
         }
-        var master = File.ReadAllBytes(path);
-        hmacKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-hmac"u8.ToArray());
-        encryptionKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, info: "valet-encryption"u8.ToArray());
-        hmacs = new(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, hmacKey));
+        return new InstallationSecrets(home);
     }
+
+    /// <summary>
+    /// Hex HMAC-SHA256 of a fixed label under the key: the database keeps it to recognise the key that
+    /// wrote it, and it tells nothing about the key itself.
+    /// </summary>
+    public string CheckValue { get; }
 
     // One keyed hash per thread, reset after each use: the one-shot API sets the key up on every call,
     // which costs more than hashing a token.

@@ -21,15 +21,19 @@ public static class Bootstrap
         return ConfigFile.Parse(settings.ConfigFile, File.ReadAllText(settings.ConfigFile), Environment.GetEnvironmentVariable);
     }
 
+    /// <summary>Empty when the server may listen; otherwise the lines that say why not.</summary>
     public static async Task<IReadOnlyList<string>> PrepareAsync(IServiceProvider services, ValetSettings settings, ValetConfig config, CancellationToken ct)
     {
         var db = services.GetRequiredService<Database>();
         await db.OpenAsync(ct);
+        // Before anything asks for the keys: they are made only for a database that has no check value yet.
+        if (await InstallationCheck.VerifyAsync(db, services.GetRequiredService<ValetHome>(), ct) is { } mismatch)
+            return [mismatch, "Valet did not start: nothing was changed."];
         if (settings.ConfigFile is not null)
         {
             var problems = await services.GetRequiredService<ConfigApplier>().ApplyAsync(config, settings.ConfigFile, ct);
             if (problems.Count > 0)
-                return problems;
+                return [.. problems, "Valet did not start: fix the configuration file and start again."];
         }
         var firstStart = new List<string>();
         // First start is the database's, not the home's: of servers starting together on one new

@@ -23,7 +23,7 @@ public sealed class CredentialTests : IAsyncLifetime
         var home = new ValetHome(dir);
         db = new SqliteDatabase(home.DatabaseFile, NullLogger<SqliteDatabase>.Instance);
         await db.OpenAsync(CancellationToken.None);
-        secrets = new InstallationSecrets(home);
+        secrets = InstallationSecrets.CreateOrOpen(home);
         users = new UserStore(db, time);
         tokens = new ApiTokens(db, secrets, time);
         authenticator = new Authenticator(users, tokens, secrets, time);

@@ -25,14 +25,14 @@ public sealed class DatabaseTests
     {
         await using var store = await TempStore.OpenAsync(Engine);
         var tables = (await store.Db.ReadAsync(s => s.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"), Ct)).ToList();
-        foreach (var table in new[] { "build", "item", "job_token", "queue_item", "schema_version", "user_account" })
+        foreach (var table in new[] { "build", "installation", "item", "job_token", "queue_item", "schema_version", "user_account" })
             Assert.Contains(table, tables);
         Assert.Equal(MigrationVersions(), await store.Db.ReadAsync(s => s.QueryAsync<long>("SELECT version FROM schema_version ORDER BY version"), Ct));
     }
 
-    /// <summary>The numbers of the migration scripts shipped in Valet.Core, in order.</summary>
+    /// <summary>The numbers of the SQLite migration scripts shipped in Valet.Core, in order.</summary>
     static List<long> MigrationVersions() => typeof(Database).Assembly.GetManifestResourceNames()
-        .Where(n => n.EndsWith(".sql", StringComparison.Ordinal))
+        .Where(n => n.StartsWith("Valet.Core.Storage.Migrations.sqlite.", StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
         .Select(n => long.Parse(n.Split('.')[^2].Split('_')[0], System.Globalization.CultureInfo.InvariantCulture))
         .Order().ToList();
 

@@ -53,12 +53,15 @@ public sealed partial class ValetProcess : IAsyncDisposable
         return process.TotalProcessorTime;
     }
 
-    /// <summary>Starts a server; <paramref name="config"/> is YAML written to a file beside the home.</summary>
+    /// <summary>
+    /// Starts a server; <paramref name="config"/> is YAML written to a file beside the home. Without
+    /// <paramref name="home"/> the server gets a fresh one.
+    /// </summary>
     /// <param name="database">A PostgreSQL database shared with other servers (the caller drops it); by default the store described above.</param>
     public static async Task<ValetProcess> StartAsync(string? config = null, Dictionary<string, string>? env = null, bool waitUntilReady = true,
-        TestPostgres.Database? database = null)
+        string? home = null, TestPostgres.Database? database = null)
     {
-        var home = Path.Combine(Path.GetTempPath(), "valet-test-" + Guid.NewGuid().ToString("N")[..12]);
+        home ??= Path.Combine(Path.GetTempPath(), "valet-test-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(home);
         string? configPath = null;
         if (config is not null)
