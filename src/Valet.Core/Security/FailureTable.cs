@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Valet.Core.Storage;
 
 namespace Valet.Core.Security;
 
@@ -8,9 +9,37 @@ namespace Valet.Core.Security;
 /// the window, at most <see cref="MaxAddresses"/> addresses are kept (the one whose last failure is
 /// oldest goes first), and IPv6 callers share one entry per /64, since one host owns a whole /64.
 /// </summary>
-public sealed class FailureTable(TimeSpan window, TimeProvider time, int maxAddresses = FailureTable.MaxAddresses)
+/// <para>
+/// Given a <see cref="Database"/> that several servers share, the table is theirs together: each
+/// failure is announced to the other servers, which count it as their own, so a second server gives
+/// an address no second budget. Guard state is short-lived by nature, so it is announced, not stored.
+/// </para>
+public sealed class FailureTable
 {
     public const int MaxAddresses = 100_000;
+
+    readonly TimeSpan window;
+    readonly TimeProvider time;
+    readonly int maxAddresses;
+    readonly Database? db;
+    readonly string? topic;
+
+    public FailureTable(TimeSpan window, TimeProvider time, int maxAddresses = MaxAddresses, Database? db = null, string? name = null)
+    {
+        this.window = window;
+        this.time = time;
+        this.maxAddresses = maxAddresses;
+        if (db is { Shared: true })
+        {
+            this.db = db;
+            topic = "failure/" + name + "/";
+            db.Announced += announced =>
+            {
+                if (announced.StartsWith(topic, StringComparison.Ordinal))
+                    Add(announced[topic.Length..]);
+            };
+        }
+    }
 
     sealed class Entry(string key)
     {
@@ -40,6 +69,13 @@ public sealed class FailureTable(TimeSpan window, TimeProvider time, int maxAddr
 
     /// <summary>Records a failure now; returns how many the address has within the window.</summary>
     public int Record(string address)
+    {
+        if (db is not null)
+            _ = db.AnnounceAsync(topic + address);
+        return Add(address);
+    }
+
+    int Add(string address)
     {
         var key = KeyOf(address);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();

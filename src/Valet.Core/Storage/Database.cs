@@ -46,12 +46,19 @@ public abstract class Database : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 
     /// <summary>
-    /// Raised with a topic a committed write announced (<see cref="Session.Announce"/>), on every
-    /// server sharing the store; with "*" when announcements may have been missed.
+    /// Raised with a topic another server announced (a committed write's <see cref="Session.Announce"/>,
+    /// or <see cref="AnnounceAsync"/>); with "*" when announcements may have been missed. A server
+    /// never hears its own: it acted on them already.
     /// </summary>
     public event Action<string>? Announced;
 
     protected void RaiseAnnounced(string topic) => Announced?.Invoke(topic);
+
+    /// <summary>
+    /// Tells the other servers sharing the store about <paramref name="topic"/> now, outside any write
+    /// and at most once (a server not listening at that moment never hears it). Never fails its caller.
+    /// </summary>
+    public virtual Task AnnounceAsync(string topic) => Task.CompletedTask;
 
     /// <summary>
     /// Whether this server hears every other server's announcements now. While it does not, caches

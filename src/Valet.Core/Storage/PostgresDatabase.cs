@@ -23,6 +23,8 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
     const int Attempts = 5;
 
     readonly NpgsqlDataSource source = NpgsqlDataSource.Create(ConnectionString(url));
+    // Announcements carry their sender, so a server skips its own.
+    readonly string instance = Guid.NewGuid().ToString("N");
     readonly CancellationTokenSource stopping = new();
     Task? listener;
     volatile bool hearing;
@@ -119,7 +121,7 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
                 session = new Session(conn, tx, null, ct, withoutNul: true);
                 var result = await write(session);
                 foreach (var topic in session.Announcements ?? [])
-                    await conn.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@Channel, @topic)", new { Channel, topic }, tx, cancellationToken: ct));
+                    await conn.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@Channel, @payload)", new { Channel, payload = Payload(topic) }, tx, cancellationToken: ct));
                 await tx.CommitAsync(ct);
                 return result;
             }
@@ -136,6 +138,28 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
         }
     }
 
+    string Payload(string topic) => instance + " " + topic;
+
+    public override async Task AnnounceAsync(string topic)
+    {
+        try
+        {
+            await using var conn = await source.OpenConnectionAsync(stopping.Token);
+            await conn.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@Channel, @payload)", new { Channel, payload = Payload(topic) }, cancellationToken: stopping.Token));
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or ObjectDisposedException)
+        {
+            Log.AnnounceFailed(logger, e, topic);
+        }
+    }
+
+    void OnNotification(string payload)
+    {
+        var space = payload.IndexOf(' ', StringComparison.Ordinal);
+        if (space > 0 && !payload.AsSpan(0, space).SequenceEqual(instance))
+            RaiseAnnounced(payload[(space + 1)..]);
+    }
+
     /// <summary>
     /// One connection LISTENs for the other servers' announcements. While it is down, announcements
     /// may be missed: <see cref="Hearing"/> is false (caches are bypassed) and, once it is back, "*"
@@ -148,7 +172,7 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
             try
             {
                 await using var conn = await source.OpenConnectionAsync(ct);
-                conn.Notification += (_, e) => RaiseAnnounced(e.Payload);
+                conn.Notification += (_, e) => OnNotification(e.Payload);
                 await conn.ExecuteAsync(new CommandDefinition($"LISTEN {Channel}", cancellationToken: ct));
                 hearing = true;
                 RaiseAnnounced("*");
@@ -186,6 +210,9 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "A write ran again after PostgreSQL answered {SqlState} (attempt {Attempt})")]
         public static partial void WriteRetried(ILogger logger, string sqlState, int attempt);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Could not announce {Topic} to the other servers")]
+        public static partial void AnnounceFailed(ILogger logger, Exception e, string topic);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection that hears other servers' changes; caches are bypassed until it is back")]
         public static partial void ListenerLost(ILogger logger, Exception e);

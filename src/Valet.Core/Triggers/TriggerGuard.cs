@@ -1,5 +1,6 @@
 using Valet.Core.Configuration;
 using Valet.Core.Security;
+using Valet.Core.Storage;
 
 namespace Valet.Core.Triggers;
 
@@ -8,9 +9,9 @@ namespace Valet.Core.Triggers;
 /// counted per client address over a sliding window; at the limit the address is refused until
 /// enough failures age out. Other addresses are unaffected.
 /// </summary>
-public sealed class TriggerGuard(TriggerGuardSettings settings, TimeProvider time)
+public sealed class TriggerGuard(TriggerGuardSettings settings, TimeProvider time, Database? db = null)
 {
-    readonly FailureTable failures = new(TimeSpan.FromSeconds(settings.WindowSeconds), time);
+    readonly FailureTable failures = new(TimeSpan.FromSeconds(settings.WindowSeconds), time, db: db, name: "trigger");
 
     /// <summary>Null when the address may go on; else how long until it may.</summary>
     public TimeSpan? RetryAfter(string address)

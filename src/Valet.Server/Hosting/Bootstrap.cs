@@ -29,6 +29,9 @@ public static class Bootstrap
         // Before anything asks for the keys: they are made only for a database that has no check value yet.
         if (await InstallationCheck.VerifyAsync(db, services.GetRequiredService<ValetHome>(), ct) is { } mismatch)
             return [mismatch, "Valet did not start: nothing was changed."];
+        // The guards count the failures other servers announce from now on, not from their first use.
+        services.GetRequiredService<TriggerGuard>();
+        services.GetRequiredService<SignInGuard>();
         if (settings.ConfigFile is not null)
         {
             var problems = await services.GetRequiredService<ConfigApplier>().ApplyAsync(config, settings.ConfigFile, ct);
