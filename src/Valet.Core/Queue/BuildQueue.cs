@@ -114,7 +114,11 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         {
             var taken = pending;
             pending = [];
-            drainQueued = false;
+            // Where several servers write, this server keeps one enqueue write in flight and the
+            // requests arriving meanwhile wait for the next (DrainAsync): each write then carries
+            // many, where one write per request would each wait for its own commit and for the
+            // row lock of the item they all fold into.
+            drainQueued = db.Shared;
             return taken;
         }
     }
@@ -125,6 +129,24 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     /// Requests arriving meanwhile start the next drain, which the writer runs in the same or the next batch.
     /// </summary>
     async Task DrainAsync()
+    {
+        do
+            await DrainOnceAsync();
+        while (db.Shared && MorePending());
+    }
+
+    bool MorePending()
+    {
+        lock (pendingGate)
+        {
+            if (pending.Count > 0)
+                return true;
+            drainQueued = false;
+            return false;
+        }
+    }
+
+    async Task DrainOnceAsync()
     {
         List<PendingEnqueue>? taken = null;
         try

@@ -19,7 +19,7 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
     /// <summary>The advisory lock migrations run under, so servers starting together apply each script once.</summary>
     const long MigrationLock = 0x76616C6574; // "valet"
 
-    /// <summary>A write that lost a deadlock or a serialization check runs again, this many times at most.</summary>
+    /// <summary>A write that lost a deadlock, a serialization check or a race for a unique key runs again, this many times at most.</summary>
     const int Attempts = 5;
 
     readonly NpgsqlDataSource source = NpgsqlDataSource.Create(ConnectionString(url));
@@ -125,7 +125,10 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
                 await tx.CommitAsync(ct);
                 return result;
             }
-            catch (PostgresException e) when (attempt < Attempts && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            // A unique key another server's write took between this write's look-up and its insert:
+            // run again, the look-up now finds the row (SQLite's one writer never sees this).
+            catch (PostgresException e) when (attempt < Attempts && e.SqlState is PostgresErrorCodes.DeadlockDetected
+                or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.UniqueViolation)
             {
                 Log.WriteRetried(logger, e.SqlState, attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 20 * attempt)), ct);
