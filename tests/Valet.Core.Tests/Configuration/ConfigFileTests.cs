@@ -545,6 +545,7 @@ public sealed class ConfigFileTests
     [InlineData("jobs: [1, 2\nserver: {}\n", "valet.yaml:")]
     [InlineData("jobs: *missing\n", "valet.yaml:")]
     [InlineData("server: {}\n---\njobs: []\n", "valet.yaml:3: the file must hold one YAML document")]
+    [InlineData("!tag xX: \n  : ", "valet.yaml:")]
     public void Yaml_syntax_errors_name_the_file_and_line(string yaml, string expectedStart) =>
         Assert.StartsWith(expectedStart, Error(yaml));
 
