@@ -33,6 +33,11 @@ public static class JsonConfig
             var position = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
             return new(null, [new ConfigError(new SourceLocation(source, (e.LineNumber ?? 0) + 1, ""), position < 0 ? message : message[..position])]);
         }
+        catch (InvalidOperationException)
+        {
+            // The reader accepts an escaped lone surrogate ("\ud800") and only refuses to make a string of it.
+            return new(null, [new ConfigError(new SourceLocation(source, lines.At(reader.TokenStartIndex), ""), "a string holds an unpaired surrogate escape")]);
+        }
     }
 
     static ConfigNode Node(ref Utf8JsonReader reader, string path, string source, Lines lines, List<ConfigError> errors)

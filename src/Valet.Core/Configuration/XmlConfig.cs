@@ -61,6 +61,9 @@ public static partial class XmlConfig
     [GeneratedRegex("""^\s*<\?xml\s+version\s*=\s*(['"])1\.1\1""")]
     private static partial Regex Version11();
 
+    /// <summary>Far deeper than any Jenkins config.xml nests.</summary>
+    public const int MaxNesting = 64;
+
     /// <summary>Parses config.xml; <paramref name="decrypt"/> opens `{valet-secret}` password defaults.</summary>
     public static (XmlItem? Item, IReadOnlyList<ConfigError> Errors) Read(string source, string text, Func<string, string?> decrypt)
     {
@@ -70,6 +73,19 @@ public static partial class XmlConfig
         try
         {
             var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, MaxCharactersFromEntities = 0 };
+            // The stored copy is indented, so its size grows with the square of the nesting: refuse deep
+            // documents before they are built.
+            using (var scan = XmlReader.Create(new StringReader(text), settings))
+            {
+                while (scan.Read())
+                {
+                    if (scan.Depth >= MaxNesting && scan.NodeType == XmlNodeType.Element)
+                    {
+                        var line = (IXmlLineInfo)scan;
+                        return (null, [new ConfigError(new SourceLocation(source, line.LineNumber, $"column {line.LinePosition}"), $"elements nest deeper than {MaxNesting}")]);
+                    }
+                }
+            }
             using var reader = XmlReader.Create(new StringReader(text), settings);
             document = XDocument.Load(reader, LoadOptions.SetLineInfo);
         }

@@ -24,6 +24,11 @@ public static class YamlConfig
         {
             return Failed(source, e.Start.Line, e.Message);
         }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's node builder throws this for events it has no node for (a tagged key without a value).
+            return Failed(source, parser.Current?.Start.Line ?? 1, "this YAML construct is not supported here");
+        }
         catch (InvalidOperationException)
         {
             // YamlDotNet's scanner throws this (not a YamlException) on some unterminated flow collections.

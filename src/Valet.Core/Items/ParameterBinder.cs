@@ -71,7 +71,8 @@ public static class ParameterBinder
                 list.Add(value);
             }
         }
-        catch (JsonException e)
+        // A lone surrogate fails the transcoding to UTF-8 before the JSON reader sees it.
+        catch (Exception e) when (e is JsonException or ArgumentException)
         {
             return new(null, null, $"the 'json' value is not valid JSON: {e.Message}");
         }

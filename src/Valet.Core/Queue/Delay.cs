@@ -20,7 +20,8 @@ public static class Delay
                 break;
             }
         }
-        if (t.Length == 0 || !long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
+        // long.TryParse ignores trailing NULs: "5\0" is no number.
+        if (t.Length == 0 || t.Contains('\0') || !long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n))
             return false;
         seconds = unitSeconds ? n : n / 1000;
         return true;

@@ -68,6 +68,13 @@ public sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILogge
                 await Http.WriteErrorAsync(context, e.StatusCode, e.StatusCode == 413 ? "body-too-large" : "bad-request",
                     e.StatusCode == 413 ? "The request body is larger than 1 MiB" : "The request could not be read");
         }
+        // Kestrel reports a chunk size past 32 bits as an IOException around an OverflowException,
+        // not as the BadHttpRequestException of every other framing error.
+        catch (IOException e) when (e.InnerException is OverflowException)
+        {
+            if (!context.Response.HasStarted)
+                await Http.WriteErrorAsync(context, 400, "bad-request", "The request could not be read");
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }

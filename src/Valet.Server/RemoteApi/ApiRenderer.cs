@@ -109,7 +109,8 @@ public static class ApiRenderer
     // Adjacent text nodes read as one in XPath, so a text result takes the navigator's merged value.
     static XObject ToXObject(XPathNavigator node) => node.NodeType switch
     {
-        XPathNodeType.Text or XPathNodeType.Whitespace or XPathNodeType.SignificantWhitespace => new XText(node.Value),
+        // A namespace node's object is an `xmlns` attribute, which no element may be named after.
+        XPathNodeType.Text or XPathNodeType.Whitespace or XPathNodeType.SignificantWhitespace or XPathNodeType.Namespace => new XText(node.Value),
         _ => node.UnderlyingObject as XObject ?? new XText(node.Value),
     };
 
@@ -128,7 +129,7 @@ public static class ApiRenderer
         {
             XmlConvert.VerifyNCName(wrapper);
         }
-        catch (XmlException)
+        catch (Exception e) when (e is XmlException or ArgumentException)
         {
             return new XPathResult.BadRequest($"wrapper '{wrapper}' is not an XML name");
         }
@@ -283,7 +284,11 @@ public static class ApiRenderer
             if (XmlConvert.IsXmlChar(s[i]))
                 kept?.Append(s[i]);
             else if (i + 1 < s.Length && XmlConvert.IsXmlSurrogatePair(s[i + 1], s[i]))
-                kept?.Append(s, i++, 2);
+            {
+                // Not inside the call: `kept?.` skips its arguments while nothing was dropped yet.
+                kept?.Append(s, i, 2);
+                i++;
+            }
             else
                 kept ??= new StringBuilder(s, 0, i, s.Length);
         }

@@ -82,7 +82,8 @@ sealed class BudgetedNavigator : XPathNavigator
     public override bool MoveToPrevious() => Visit(inner.MoveToPrevious());
     public override bool MoveToFirstChild() => Visit(inner.MoveToFirstChild());
     public override bool MoveToParent() => Visit(inner.MoveToParent());
-    public override bool MoveToId(string id) => Visit(inner.MoveToId(id));
+    // LINQ to XML keeps no IDs (DTDs are prohibited), and its navigator throws where "no such ID" is meant.
+    public override bool MoveToId(string id) => Visit(false);
     public override void MoveToRoot()
     {
         budget.Spend();

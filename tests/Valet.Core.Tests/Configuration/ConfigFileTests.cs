@@ -545,6 +545,18 @@ public sealed class ConfigFileTests
     [InlineData("jobs: [1, 2\nserver: {}\n", "valet.yaml:")]
     [InlineData("jobs: *missing\n", "valet.yaml:")]
     [InlineData("server: {}\n---\njobs: []\n", "valet.yaml:3: the file must hold one YAML document")]
+    [InlineData("!tag xX: \n  : ", "valet.yaml:")]
     public void Yaml_syntax_errors_name_the_file_and_line(string yaml, string expectedStart) =>
         Assert.StartsWith(expectedStart, Error(yaml));
+
+    [Theory]
+    [InlineData("{\"description\": \"\\ud800\"}")]
+    [InlineData("{\"description\": \"a\\udc00b\"}")]
+    [InlineData("{\n  \"\\ud83d\": 1}")]
+    public void A_json_entry_with_an_unpaired_surrogate_escape_is_an_error_not_an_exception(string json)
+    {
+        var result = ConfigFile.ParseItem("config.json", json, "p");
+        Assert.Null(result.Config);
+        Assert.StartsWith("config.json:", Assert.Single(result.Errors));
+    }
 }

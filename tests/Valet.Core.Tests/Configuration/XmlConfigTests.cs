@@ -113,4 +113,16 @@ public sealed class XmlConfigTests
         Assert.Contains("<x-unknown>keep</x-unknown>", xml);
         Assert.Contains("<authToken>{valet-hmac}ab</authToken>", xml);
     }
+
+    [Fact]
+    public void Elements_nested_deeper_than_64_are_refused_and_64_deep_is_read()
+    {
+        static string Nested(int depth) => "<project><description>d</description>" + string.Concat(Enumerable.Repeat("<a>", depth - 1)) + string.Concat(Enumerable.Repeat("</a>", depth - 1)) + "</project>";
+        var (item, errors) = XmlConfig.Read("config.xml", Nested(XmlConfig.MaxNesting), NoSecrets);
+        Assert.Empty(errors);
+        Assert.NotNull(item);
+        (item, errors) = XmlConfig.Read("config.xml", Nested(10_000), NoSecrets);
+        Assert.Null(item);
+        Assert.Contains("deeper than 64", Assert.Single(errors).Message);
+    }
 }

@@ -48,6 +48,8 @@ public sealed class DelayTests
     [InlineData("0x10")]
     [InlineData("1e3")]
     [InlineData("99999999999999999999")]
+    [InlineData("5\0")]
+    [InlineData("5sec\0")]
     [InlineData("99999999999999999999sec")]
     [InlineData("\u0665sec")]
     public void Malformed_delays_are_refused(string text) => Assert.False(Delay.TryParseSeconds(text, out _));

@@ -339,4 +339,38 @@ public sealed class ApiRendererTests
         Assert.NotNull(ApiRenderer.TryParse(null, string.Concat(Enumerable.Repeat("a[", 11)) + "b" + new string(']', 11), out _));
         Assert.NotNull(ApiRenderer.TryParse(null, string.Join(',', Enumerable.Repeat("abcd", 210)), out _));
     }
+
+    [Theory]
+    [InlineData("\U0001F600")]
+    [InlineData("a\0\U0001F600tt")]
+    [InlineData("\uD83Dx\U0001F600")]
+    public void Xml_keeps_surrogate_pairs_whole_and_drops_only_what_xml_cannot_hold(string description)
+    {
+        var doc = ApiRenderer.ToXml(new ApiObject("hudson.model.FreeStyleProject").Add("description", description), RenderOptions.Default);
+        var text = doc.Root!.ToString(SaveOptions.DisableFormatting);
+        Assert.Contains("\U0001F600", text);
+        Assert.DoesNotContain("\0", text);
+    }
+
+    [Theory]
+    [InlineData("id('x')")]
+    [InlineData("//namespace::*")]
+    [InlineData("/*/namespace::xml")]
+    public void Xpath_over_ids_and_namespace_nodes_answers_without_failing(string xpath)
+    {
+        var doc = ApiRenderer.ToXml(Hudson(), RenderOptions.Default);
+        foreach (var wrapper in new[] { null, "w" })
+        {
+            var result = ApiRenderer.EvaluateXPath(doc, xpath, wrapper);
+            if (result is XPathResult.Xml xml)
+                Assert.NotEmpty(xml.Element.ToString(SaveOptions.DisableFormatting));
+        }
+        Assert.IsType<XPathResult.NotFound>(ApiRenderer.EvaluateXPath(doc, "id('x')", wrapper: null));
+    }
+
+    [Fact]
+    public void An_empty_wrapper_is_a_bad_request()
+    {
+        Assert.IsType<XPathResult.BadRequest>(ApiRenderer.EvaluateXPath(Crumb(), "/*", wrapper: ""));
+    }
 }
