@@ -109,7 +109,9 @@ public sealed partial class BuildDispatcher(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Log.ClaimFailed(logger, e);
+                    // The store logs once that it is out of reach; a line per second would bury it.
+                    if (e is not StoreUnavailableException)
+                        Log.ClaimFailed(logger, e);
                     claimed = null;
                 }
                 if (claimed is null)
@@ -145,9 +147,19 @@ public sealed partial class BuildDispatcher(
     {
         // Other server processes may queue work too, so look again at least every second.
         var wait = TimeSpan.FromSeconds(1);
-        if (await queue.NextDueAsync(stopping) is { } due)
+        long? due;
+        try
         {
-            var untilDue = TimeSpan.FromMilliseconds(due - time.GetUtcNow().ToUnixTimeMilliseconds());
+            due = await queue.NextDueAsync(stopping);
+        }
+        // The store out of reach: look again after the usual wait; the executors must outlive it.
+        catch (StoreUnavailableException)
+        {
+            due = null;
+        }
+        if (due is not null)
+        {
+            var untilDue = TimeSpan.FromMilliseconds(due.Value - time.GetUtcNow().ToUnixTimeMilliseconds());
             if (untilDue < wait)
                 wait = untilDue < TimeSpan.Zero ? TimeSpan.FromMilliseconds(50) : untilDue;
         }
@@ -248,7 +260,8 @@ public sealed partial class BuildDispatcher(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Log.AbortRequestsFailed(logger, e);
+                    if (e is not StoreUnavailableException)
+                        Log.AbortRequestsFailed(logger, e);
                 }
             }
         }

@@ -45,6 +45,21 @@ public abstract class Database : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 
+    volatile string? failure;
+
+    /// <summary>Why the store refuses writes now, or null while it takes them (/healthz answers 503 meanwhile).</summary>
+    public string? Failure => failure;
+
+    /// <summary>Records that writes are refused; true the first time, so the caller logs it once.</summary>
+    protected bool Fail(Exception e)
+    {
+        var first = failure is null;
+        failure = e.Message;
+        return first;
+    }
+
+    protected void Recover() => failure = null;
+
     /// <summary>
     /// Raised with a topic another server announced (a committed write's <see cref="Session.Announce"/>,
     /// or <see cref="AnnounceAsync"/>); with "*" when announcements may have been missed. A server

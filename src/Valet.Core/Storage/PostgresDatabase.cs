@@ -103,17 +103,35 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
         await listening.Task.WaitAsync(ct);
     }
 
+    /// <summary>How long a read or write keeps trying while the database cannot be reached, before it answers 503.</summary>
+    static readonly TimeSpan Unreachable = TimeSpan.FromSeconds(5);
+
     public override async Task<T> ReadAsync<T>(Func<Session, Task<T>> read, CancellationToken ct)
     {
-        await using var conn = await source.OpenConnectionAsync(ct);
-        return await read(new Session(conn, null, null, ct, withoutNul: true));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await using var conn = await source.OpenConnectionAsync(ct);
+                var result = await read(new Session(conn, null, null, ct, withoutNul: true));
+                Reached();
+                return result;
+            }
+            catch (NpgsqlException e) when (IsConnectionFault(e))
+            {
+                await WaitOrGiveUpAsync(e, clock, ct);
+            }
+        }
     }
 
     public override async Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
             Session? session = null;
+            var committing = false;
             try
             {
                 await using var conn = await source.OpenConnectionAsync(ct);
@@ -122,8 +140,18 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
                 var result = await write(session);
                 foreach (var topic in session.Announcements ?? [])
                     await conn.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@Channel, @payload)", new { Channel, payload = Payload(topic) }, tx, cancellationToken: ct));
+                committing = true;
                 await tx.CommitAsync(ct);
+                Reached();
                 return result;
+            }
+            // Before the commit was sent nothing happened, so the write runs again once the database
+            // answers; a connection lost during the commit leaves its outcome unknown: 503, not again.
+            catch (NpgsqlException e) when (IsConnectionFault(e))
+            {
+                if (committing)
+                    throw Unavailable(e);
+                await WaitOrGiveUpAsync(e, clock, ct);
             }
             // A unique key another server's write took between this write's look-up and its insert:
             // run again, the look-up now finds the row (SQLite's one writer never sees this).
@@ -138,6 +166,33 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
                 // Committed or not: only after this point can a reader see the new rows.
                 session?.RunAfterCommit();
             }
+        }
+    }
+
+    /// <summary>The database out of reach (refused, reset, timed out), not a statement it refused.</summary>
+    static bool IsConnectionFault(NpgsqlException e) =>
+        e is not PostgresException || e is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.CrashShutdown };
+
+    async Task WaitOrGiveUpAsync(NpgsqlException e, System.Diagnostics.Stopwatch clock, CancellationToken ct)
+    {
+        if (clock.Elapsed > Unreachable || Failure is not null)
+            throw Unavailable(e);
+        await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
+    }
+
+    StoreUnavailableException Unavailable(NpgsqlException e)
+    {
+        if (Fail(e))
+            Log.Unreachable(logger, e);
+        return new StoreUnavailableException($"The PostgreSQL database cannot be reached: {e.Message}", e);
+    }
+
+    void Reached()
+    {
+        if (Failure is not null)
+        {
+            Recover();
+            Log.ReachedAgain(logger);
         }
     }
 
@@ -178,6 +233,7 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
                 conn.Notification += (_, e) => OnNotification(e.Payload);
                 await conn.ExecuteAsync(new CommandDefinition($"LISTEN {Channel}", cancellationToken: ct));
                 hearing = true;
+                Reached();
                 RaiseAnnounced("*");
                 listening.TrySetResult();
                 while (!ct.IsCancellationRequested)
@@ -191,6 +247,9 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
             {
                 if (hearing)
                     Log.ListenerLost(logger, e);
+                // Out of reach with no request to notice it: /healthz tells from now on.
+                if (e is NpgsqlException n && IsConnectionFault(n))
+                    Unavailable(n);
                 hearing = false;
                 RaiseAnnounced("*");
                 try { await Task.Delay(TimeSpan.FromSeconds(1), ct); }
@@ -213,6 +272,12 @@ public sealed partial class PostgresDatabase(string url, ILogger<PostgresDatabas
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "A write ran again after PostgreSQL answered {SqlState} (attempt {Attempt})")]
         public static partial void WriteRetried(ILogger logger, string sqlState, int attempt);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "The PostgreSQL database cannot be reached: requests answer 503 store-failed until it is back")]
+        public static partial void Unreachable(ILogger logger, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "The PostgreSQL database answers again")]
+        public static partial void ReachedAgain(ILogger logger);
 
         [LoggerMessage(Level = LogLevel.Debug, Message = "Could not announce {Topic} to the other servers")]
         public static partial void AnnounceFailed(ILogger logger, Exception e, string topic);

@@ -95,10 +95,31 @@ public sealed partial class SqliteDatabase : Database
     /// </summary>
     public override Task<T> WriteAsync<T>(Func<Session, Task<T>> write, CancellationToken ct)
     {
+        if (flushFailure is not null)
+            return Task.FromException<T>(Unavailable(flushFailure));
         var pending = new PendingWrite<T>(write, ct);
         if (!writes.Writer.TryWrite(pending))
             throw new ObjectDisposedException(nameof(SqliteDatabase));
         return pending.Completion.Task;
+    }
+
+    // Once a flush of the log failed, what the disk holds is unknown: no write is taken until restart.
+    volatile Exception? flushFailure;
+
+    /// <summary>Whether <paramref name="e"/> is the disk failing (full, I/O error, unreadable), not the write's own fault.</summary>
+    static bool IsStorageFault(Exception e) =>
+        e is IOException || e is SqliteException { SqliteErrorCode: 8 or 10 or 11 or 13 or 14 };
+
+    StoreUnavailableException Unavailable(Exception e) => new($"The database {Path} cannot take writes: {e.Message}", e);
+
+    /// <summary>The exception a write's caller gets: a storage fault as <see cref="StoreUnavailableException"/>, logged once.</summary>
+    Exception Fault(Exception e)
+    {
+        if (!IsStorageFault(e))
+            return e;
+        if (Fail(e))
+            Log.StoreFailed(logger, e, Path);
+        return Unavailable(e);
     }
 
     static readonly Statement Savepoint = new("SAVEPOINT w");
@@ -131,9 +152,10 @@ public sealed partial class SqliteDatabase : Database
         catch (Exception e)
         {
             Log.WriterFailed(logger, e);
-            writes.Writer.TryComplete(e);
+            Fail(e);
+            writes.Writer.TryComplete(Unavailable(e));
             while (writes.Reader.TryRead(out var w))
-                w.Fail(e);
+                w.Fail(Unavailable(e));
         }
         finally
         {
@@ -174,8 +196,10 @@ public sealed partial class SqliteDatabase : Database
                 catch (Exception e)
                 {
                     Log.SyncFailed(logger, e, ready.Count);
+                    flushFailure = e;
+                    Fail(e);
                     foreach (var w in ready)
-                        w.Fail(e);
+                        w.Fail(Unavailable(e));
                     continue;
                 }
                 LogGrew();
@@ -232,7 +256,7 @@ public sealed partial class SqliteDatabase : Database
                 {
                     statements.Execute(RollbackTo, tx);
                     statements.Execute(Release, tx);
-                    w.Fail(e);
+                    w.Fail(Fault(e));
                 }
             }
             tx.Commit();
@@ -242,8 +266,9 @@ public sealed partial class SqliteDatabase : Database
             Log.CommitFailed(logger, e, batch.Count);
             // Every write of the batch, also those not yet run: a write whose statement ended the
             // transaction (ON CONFLICT ROLLBACK, RAISE(ROLLBACK)) must not leave the rest unanswered.
+            var fault = Fault(e);
             foreach (var w in batch)
-                w.Fail(e);
+                w.Fail(fault);
             return;
         }
         finally
@@ -252,6 +277,9 @@ public sealed partial class SqliteDatabase : Database
             // point can a reader see the new rows, so nothing stale is cached again.
             session?.RunAfterCommit();
         }
+        // A full disk passes: the store takes writes again once one commits (a failed flush never does).
+        if (flushFailure is null && Failure is not null)
+            Recover();
         if (done.Count > 0)
             committed.Writer.TryWrite(done);
     }
@@ -290,8 +318,11 @@ public sealed partial class SqliteDatabase : Database
         [LoggerMessage(Level = LogLevel.Error, Message = "A batch of {Count} writes failed to commit")]
         public static partial void CommitFailed(ILogger logger, Exception e, int count);
 
-        [LoggerMessage(Level = LogLevel.Critical, Message = "Flushing the write-ahead log to disk failed; {Count} committed writes were answered with the error")]
+        [LoggerMessage(Level = LogLevel.Critical, Message = "Flushing the write-ahead log to disk failed; {Count} committed writes were answered 503 and no write is taken until Valet restarts")]
         public static partial void SyncFailed(ILogger logger, Exception e, int count);
+
+        [LoggerMessage(Level = LogLevel.Critical, Message = "The database {Path} refuses writes: they answer 503 store-failed while this lasts")]
+        public static partial void StoreFailed(ILogger logger, Exception e, string path);
 
         [LoggerMessage(Level = LogLevel.Critical, Message = "The database writer stopped: no write can be committed until Valet restarts")]
         public static partial void WriterFailed(ILogger logger, Exception e);

@@ -78,6 +78,16 @@ public sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILogge
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }
+        // Logged once by the store when it starts refusing, not per request.
+        catch (Valet.Core.Storage.StoreUnavailableException)
+        {
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                context.Response.Headers.RetryAfter = "10";
+                await Http.WriteErrorAsync(context, 503, "store-failed", "Valet cannot store anything now; try again later");
+            }
+        }
         catch (Exception e)
         {
             Log.Failed(logger, e, context.Request.Method, context.Request.Path);

@@ -94,7 +94,9 @@ public static class ValetServices
         app.UseMiddleware<OverallReadMiddleware>();
         app.UseMiddleware<ItemAccessMiddleware>();
 
-        app.MapGet("/healthz", () => Results.Text("ok\n")).AllowAnonymous();
+        app.MapGet("/healthz", (Database db) => db.Failure is null
+            ? Results.Text("ok\n")
+            : Results.Text("store-failed: Valet cannot store anything now\n", statusCode: 503)).AllowAnonymous();
         app.MapRoot();
         app.MapItems();
         app.MapBuilds();
