@@ -1,8 +1,10 @@
 using Valet.Server.Hosting;
 
-// `valet serve` passes its verb along; the server has no other.
-var serverArgs = args.SkipWhile(a => a == "serve").ToArray();
 Valet.Core.FileModes.RestrictUmask();
+if (args is [MoveToPostgresCommand.Verb, ..])
+    return await MoveToPostgresCommand.RunAsync(args);
+// `valet serve` passes its verb along.
+var serverArgs = args.SkipWhile(a => a == "serve").ToArray();
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = serverArgs, ContentRootPath = AppContext.BaseDirectory });
 ValetSettings.KeepOnlyValetSources(builder.Configuration);
 var settings = ValetSettings.From(builder.Configuration);
