@@ -22,9 +22,9 @@ internal sealed record WaitingItem(long Id, string Causes, long DueAt);
 
 internal static class WaitingItems
 {
-    static readonly SharedWaitingItems Shared = new();
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Database, SharedWaitingItems> Shared = [];
 
-    public static IWaitingItems Of(Database db) => db.Shared ? Shared : FoldMap.Of(db);
+    public static IWaitingItems Of(Database db) => db.Shared ? Shared.GetValue(db, _ => new SharedWaitingItems()) : FoldMap.Of(db);
 }
 
 /// <summary>The waiting items as rows, for a store several servers write.</summary>
@@ -41,10 +41,22 @@ internal sealed class SharedWaitingItems : IWaitingItems
     public Task<WaitingItem?> FindAsync(Session s, long jobId, string? key) =>
         s.QueryFirstOrDefaultAsync<WaitingItem>(FirstQueued, new { JobId = jobId, Key = key });
 
-    public async Task<bool> HasRoomAsync(Session s, long jobId, long max) =>
-        await s.QueryFirstOrDefaultAsync<long>(CountQueued, new { JobId = jobId, Max = max }) < max;
+    // Per job, the waiting items counted at most a second ago plus those this server queued since.
+    // Counting the job's rows for every new item costs as much as its queue is long; this way a job
+    // is counted at most once a second, and at its limit. Other servers' items of that second are not
+    // in it, so with several servers a job may pass server.maxQueuedPerJob by what they queued within
+    // one second; one server never passes it.
+    readonly System.Collections.Concurrent.ConcurrentDictionary<long, (long Count, long At)> counted = new();
+    static readonly long Recount = TimeSpan.FromSeconds(1).Ticks;
 
-    public void Added(long jobId, string? key, long id)
+    public async Task<bool> HasRoomAsync(Session s, long jobId, long max)
     {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp() * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency;
+        if (!counted.TryGetValue(jobId, out var known) || known.Count >= max || now - known.At > Recount)
+            counted[jobId] = known = (await s.QueryFirstOrDefaultAsync<long>(CountQueued, new { JobId = jobId, Max = max }), now);
+        return known.Count < max;
     }
+
+    public void Added(long jobId, string? key, long id) =>
+        counted.AddOrUpdate(jobId, static _ => (1, 0), static (_, known) => (known.Count + 1, known.At));
 }
