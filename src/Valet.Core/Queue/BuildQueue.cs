@@ -191,7 +191,10 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     /// the rest fold. Returns the earliest due time of the items queued or moved earlier (news for the
     /// dispatcher), or long.MaxValue when there is none.
     /// </summary>
-    async Task<long> ApplyAsync(Session s, List<PendingEnqueue> requests)
+    Task<long> ApplyAsync(Session s, List<PendingEnqueue> requests) =>
+        db.Shared && requests.Count > 1 ? ApplyTogetherAsync(s, requests) : ApplyEachAsync(s, requests);
+
+    async Task<long> ApplyEachAsync(Session s, IEnumerable<PendingEnqueue> requests)
     {
         var earliestDue = long.MaxValue;
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -237,6 +240,110 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             }
         }
         if (earliestDue != long.MaxValue)
+            s.Announce(QueueTopic);
+        return earliestDue;
+    }
+
+    sealed record Waiting(long Id, long JobId, string? ParamsKey, string Causes, long DueAt);
+
+    sealed record Inserted(long Id, long JobId, string? ParamsKey);
+
+    /// <summary>
+    /// <see cref="ApplyEachAsync"/> for a store several servers write, in a few statements for the whole
+    /// batch rather than two per kind: the waiting items of every kind read and locked at once, folds
+    /// in one update, new items in one insert. A kind whose insert another server's took first (the
+    /// unique index on waiting items) goes the one-by-one way and folds into that item.
+    /// </summary>
+    async Task<long> ApplyTogetherAsync(Session s, List<PendingEnqueue> requests)
+    {
+        var earliestDue = long.MaxValue;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var kinds = requests.GroupBy(r => (r.JobId, r.Key)).ToList();
+        var found = (await s.QueryAsync<Waiting>(
+            """
+            SELECT id, job_id, params_key, causes, due_at FROM queue_item
+            WHERE state = 'queued' AND (job_id, COALESCE(params_key, '')) IN (SELECT * FROM unnest(@jobs, @keys))
+            ORDER BY id FOR UPDATE
+            """,
+            new { jobs = kinds.Select(k => k.Key.JobId).ToArray(), keys = kinds.Select(k => k.Key.Key ?? "").ToArray() }))
+            .GroupBy(w => (w.JobId, w.ParamsKey)).ToDictionary(g => g.Key, g => g.First());
+
+        var folds = new List<(IGrouping<(long, string?), PendingEnqueue> Kind, Waiting Target, string Causes, long DueAt)>();
+        var inserts = new List<(IGrouping<(long, string?), PendingEnqueue> Kind, string Causes, long DueAt)>();
+        var waiting = WaitingItems.Of(db);
+        foreach (var kind in kinds)
+        {
+            var target = found.GetValueOrDefault(kind.Key);
+            var causes = target is null ? [] : Json.Read<List<Cause>>(target.Causes);
+            foreach (var r in kind)
+                Cause.Add(causes, r.Cause);
+            var dueAt = kind.Min(r => r.DueAt);
+            if (target is not null)
+                folds.Add((kind, target, Json.Write(causes), dueAt));
+            else if (await waiting.HasRoomAsync(s, kind.Key.JobId, MaxQueued))
+                inserts.Add((kind, Json.Write(causes), dueAt));
+            else
+            {
+                foreach (var r in kind)
+                    r.Result = new EnqueueResult(0, Folded: false) { Full = true };
+            }
+        }
+
+        if (folds.Count > 0)
+        {
+            await s.ExecuteAsync(
+                """
+                UPDATE queue_item q SET causes = v.causes, due_at = LEAST(q.due_at, v.due)
+                FROM unnest(@ids, @causes, @dues) AS v(id, causes, due) WHERE q.id = v.id
+                """,
+                new { ids = folds.Select(f => f.Target.Id).ToArray(), causes = folds.Select(f => f.Causes).ToArray(), dues = folds.Select(f => f.DueAt).ToArray() });
+            foreach (var (kind, target, _, dueAt) in folds)
+            {
+                if (dueAt < target.DueAt)
+                    earliestDue = Math.Min(earliestDue, dueAt);
+                foreach (var r in kind)
+                    r.Result = new EnqueueResult(target.Id, Folded: true);
+            }
+        }
+
+        var lost = new List<PendingEnqueue>();
+        if (inserts.Count > 0)
+        {
+            var created = (await s.QueryAsync<Inserted>(
+                """
+                INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
+                SELECT v.job, 'queued', v.due, @now, v.params, v.key, v.causes
+                FROM unnest(@jobs, @dues, @params, @keys, @causes) WITH ORDINALITY AS v(job, due, params, key, causes, n)
+                ORDER BY v.n
+                ON CONFLICT (job_id, (COALESCE(params_key, ''))) WHERE state = 'queued' DO NOTHING
+                RETURNING id, job_id, params_key
+                """,
+                new
+                {
+                    now,
+                    jobs = inserts.Select(i => i.Kind.Key.Item1).ToArray(),
+                    dues = inserts.Select(i => i.DueAt).ToArray(),
+                    @params = inserts.Select(i => i.Kind.First().SealedValues).ToArray(),
+                    keys = inserts.Select(i => i.Kind.Key.Item2).ToArray(),
+                    causes = inserts.Select(i => i.Causes).ToArray(),
+                })).ToDictionary(c => (c.JobId, c.ParamsKey), c => c.Id);
+            foreach (var (kind, _, dueAt) in inserts)
+            {
+                if (!created.TryGetValue(kind.Key, out var id))
+                {
+                    lost.AddRange(kind);
+                    continue;
+                }
+                waiting.Added(kind.Key.Item1, kind.Key.Item2, id);
+                earliestDue = Math.Min(earliestDue, dueAt);
+                kind.First().Result = new EnqueueResult(id, Folded: false);
+                foreach (var r in kind.Skip(1))
+                    r.Result = new EnqueueResult(id, Folded: true);
+            }
+        }
+        if (lost.Count > 0)
+            earliestDue = Math.Min(earliestDue, await ApplyEachAsync(s, lost));
+        else if (earliestDue != long.MaxValue)
             s.Announce(QueueTopic);
         return earliestDue;
     }

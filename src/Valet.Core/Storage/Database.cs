@@ -122,14 +122,14 @@ public sealed class Session(DbConnection connection, DbTransaction? transaction,
             return null;
         var properties = StatementCache.PropertiesOf(args.GetType());
         if (!properties.Any(p => p.GetValue(args) is string t && t.Contains('\0', StringComparison.Ordinal)
-                || p.GetValue(args) is IEnumerable<string> list && list.Any(t => t.Contains('\0', StringComparison.Ordinal))))
+                || p.GetValue(args) is IEnumerable<string?> list && list.Any(t => t is not null && t.Contains('\0', StringComparison.Ordinal))))
             return args;
         var clean = new DynamicParameters();
         foreach (var p in properties)
             clean.Add(p.Name, p.GetValue(args) switch
             {
                 string t => Clean(t),
-                IEnumerable<string> list => list.Select(Clean).ToList(),
+                IEnumerable<string?> list => list.Select(t => t is null ? null : Clean(t)).ToArray(),
                 var v => v,
             });
         return clean;
