@@ -112,6 +112,7 @@ public sealed class ConsoleChunks(Database db, TimeProvider time)
         MemoryStream pending = new();
         long offset;
         long dropped;
+        bool disposed;
         Exception? failure;
 
         internal Writer(Database db, TimeProvider time, long jobId, long number, long offset)
@@ -135,7 +136,7 @@ public sealed class ConsoleChunks(Database db, TimeProvider time)
                     return;
                 }
                 if (pending.Length == 0)
-                    timer.Change(Interval, Timeout.InfiniteTimeSpan);
+                    Arm();
                 pending.Write(bytes.Span);
                 full = pending.Length >= ChunkSize;
             }
@@ -169,7 +170,7 @@ public sealed class ConsoleChunks(Database db, TimeProvider time)
                 {
                     failure = e;
                     lock (gate)
-                        timer.Change(Interval, Timeout.InfiniteTimeSpan);
+                        Arm();
                     return;
                 }
                 lock (gate)
@@ -181,7 +182,7 @@ public sealed class ConsoleChunks(Database db, TimeProvider time)
                     failure = null;
                     // What arrived during the store found the timer unarmed.
                     if (rest.Length > 0)
-                        timer.Change(Interval, Timeout.InfiniteTimeSpan);
+                        Arm();
                 }
             }
             finally
@@ -190,9 +191,18 @@ public sealed class ConsoleChunks(Database db, TimeProvider time)
             }
         }
 
+        // Under the gate. Once disposed, the last store is the writer's own.
+        void Arm()
+        {
+            if (!disposed)
+                timer.Change(Interval, Timeout.InfiniteTimeSpan);
+        }
+
         /// <summary>Stores what is left; throws when the database did not take the whole console.</summary>
         public async ValueTask DisposeAsync()
         {
+            lock (gate)
+                disposed = true;
             await timer.DisposeAsync();
             await StoreAsync(final: true);
             if (dropped > 0)
