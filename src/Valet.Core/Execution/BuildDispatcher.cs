@@ -61,6 +61,7 @@ public sealed partial class BuildDispatcher(
     readonly ConcurrentDictionary<string, byte> workspacesInUse = new();
     readonly ConcurrentDictionary<Task, byte> tasks = new();
     readonly IReadOnlyDictionary<string, IStepRunner> runners = stepRunners.ToDictionary(r => r.StepType);
+    readonly ConsoleLogs consoles = new(db, home, time);
     ExecutorOptions Options => options.Value;
 
     public override async Task StartAsync(CancellationToken ct)
@@ -80,7 +81,7 @@ public sealed partial class BuildDispatcher(
     {
         foreach (var build in await builds.RunningAsync(ct))
         {
-            await using (var console = new ConsoleWriter(home.BuildLog(build.JobId, build.Number), new SecretMasker([])))
+            await using (var console = await consoles.AppendAsync(build.JobId, build.Number, new SecretMasker([]), ct))
             {
                 await console.EndOutputAsync();
                 await console.WriteLineAsync("Build aborted: the server stopped while this build was running.");
@@ -215,7 +216,7 @@ public sealed partial class BuildDispatcher(
         string result;
         try
         {
-            var run = new BuildRun(build, job, home, Options.RootUrl, runners, Options.Environment, git);
+            var run = new BuildRun(build, job, home, consoles, Options.RootUrl, runners, Options.Environment, git);
             result = await run.RunAsync(entry.Abort.Token, () => entry.AbortedBy);
         }
         catch (Exception e)

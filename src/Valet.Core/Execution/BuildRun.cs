@@ -9,17 +9,17 @@ namespace Valet.Core.Execution;
 /// the console (masking the build's secrets), and the steps in order, each by the runner of its type;
 /// the first step that does not succeed ends the build with its result.
 /// </summary>
-public sealed class BuildRun(Build build, Item job, ValetHome home, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners,
+public sealed class BuildRun(Build build, Item job, ValetHome home, ConsoleLogs consoles, string rootUrl, IReadOnlyDictionary<string, IStepRunner> runners,
     IReadOnlyDictionary<string, string>? serverEnvironment = null, GitCheckout? git = null)
 {
     /// <summary>Runs the build; <paramref name="abortedBy"/> names who stopped it once <paramref name="abort"/> is cancelled.</summary>
     public async Task<string> RunAsync(CancellationToken abort, Func<string?> abortedBy)
     {
-        var log = home.BuildLog(build.JobId, build.Number);
-        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
-        await File.WriteAllTextAsync(log, string.Concat(build.Causes.Select(c => c.ShortDescription + "\n")), CancellationToken.None);
         var masker = new SecretMasker((build.Parameters ?? []).Where(p => p.IsSecret).Select(p => p.Value));
-        await using var console = new ConsoleWriter(log, masker);
+        // Disposed before the result is recorded: a finished build's console is whole on every server.
+        await using var console = consoles.Create(build.JobId, build.Number, masker);
+        foreach (var cause in build.Causes)
+            await console.WriteUnmaskedLineAsync(cause.ShortDescription);
         Directory.CreateDirectory(build.Workspace);
         await console.WriteLineAsync($"Building in workspace {build.Workspace}");
         var result = await RunStepsAsync(console, abort);

@@ -5,7 +5,7 @@ using Valet.Core.Storage;
 
 namespace Valet.Core.Execution;
 
-/// <summary>Build records. Console output is not here: it lives in files (<see cref="ConsoleLog"/>).</summary>
+/// <summary>Build records. Console output is not here: it is written and read through <see cref="ConsoleLogs"/>.</summary>
 public sealed class BuildStore(Database db, InstallationSecrets secrets)
 {
     const string Columns = "job_id, number, queue_id, state, result, started_at, duration, causes, params, executor, workspace, node";

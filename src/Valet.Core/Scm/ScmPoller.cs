@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Valet.Core.Items;
@@ -13,15 +12,10 @@ namespace Valet.Core.Scm;
 /// polling log, and asks for a build with the SCM cause when it changed or the job never built.
 /// </summary>
 public sealed partial class ScmPoller(
-    PollRequests requests, ItemStore items, GitClient git, ScmStore store, BuildRequests builds, ValetHome home, TimeProvider time,
-    ILogger<ScmPoller> logger) : BackgroundService
+    PollRequests requests, ItemStore items, GitClient git, ScmStore store, BuildRequests builds, PollingLog pollingLog, ValetHome home,
+    TimeProvider time, ILogger<ScmPoller> logger) : BackgroundService
 {
     public const int Workers = 2;
-
-    // Polling logs are kept to about the last runs, not forever.
-    const long LogLimit = 256 * 1024;
-
-    public static string PollingLog(ValetHome home, long jobId) => Path.Combine(home.JobDirectory(jobId), "scm-polling.log");
 
     protected override Task ExecuteAsync(CancellationToken stopping) =>
         Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(() => WorkAsync(stopping), CancellationToken.None)));
@@ -59,44 +53,39 @@ public sealed partial class ScmPoller(
     {
         if (await items.GetAsync(jobId, ct) is not { Job: { } definition } job)
             return;
-        var path = PollingLog(home, jobId);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        if (File.Exists(path) && new FileInfo(path).Length > LogLimit)
-            File.Delete(path);
-        await using var log = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-        async Task Line(string text) => await log.WriteAsync(Encoding.UTF8.GetBytes(text + "\n"), CancellationToken.None);
+        await using var log = pollingLog.Start(jobId);
 
         var started = time.GetUtcNow();
-        await Line($"Started on {started:yyyy-MM-dd HH:mm:ss}Z");
+        await log.LineAsync($"Started on {started:yyyy-MM-dd HH:mm:ss}Z");
         if (definition.Scm is not { } scm)
         {
-            await Line("No git repository is configured; nothing to poll");
+            await log.LineAsync("No git repository is configured; nothing to poll");
             return;
         }
-        await Line($"Polling {scm.Url} branch {scm.Branch}");
-        var head = await git.RemoteHeadAsync(scm, home.JobDirectory(jobId), async b => await log.WriteAsync(b, CancellationToken.None), ct);
+        await log.LineAsync($"Polling {scm.Url} branch {scm.Branch}");
+        var head = await git.RemoteHeadAsync(scm, home.JobDirectory(jobId), log.WriteAsync, ct);
         var last = await store.LastBuiltRevisionAsync(jobId, null, ct);
         string? reason = null;
         if (head is null)
-            await Line($"Could not read the head of {scm.Branch}; no build");
+            await log.LineAsync($"Could not read the head of {scm.Branch}; no build");
         else if (last is null)
             reason = $"No build recorded yet; the head is {head}";
         else if (head != last)
             reason = $"Changes found: {last} → {head}";
         else
-            await Line($"No changes: {scm.Branch} is still at {head}");
+            await log.LineAsync($"No changes: {scm.Branch} is still at {head}");
         if (reason is not null)
         {
-            await Line(reason);
+            await log.LineAsync(reason);
             var outcome = await builds.RequestBuildAsync(new BuildRequest { Job = job, Cause = Cause.Scm }, ct);
-            await Line(outcome switch
+            await log.LineAsync(outcome switch
             {
                 BuildOutcome.Queued q => $"Scheduled a build (queue item {q.QueueId})",
                 BuildOutcome.Folded f => $"A build is already waiting (queue item {f.QueueId})",
                 _ => $"No build: {outcome}",
             });
         }
-        await Line($"Done. Took {(time.GetUtcNow() - started).TotalSeconds:0.###} s");
+        await log.LineAsync($"Done. Took {(time.GetUtcNow() - started).TotalSeconds:0.###} s");
     }
 
     static partial class Log

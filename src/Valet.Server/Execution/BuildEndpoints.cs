@@ -104,31 +104,24 @@ public static class BuildEndpoints
         return done.Count == 0 ? null : (long)done.Average();
     }
 
-    static PushStreamHttpResult ConsoleText(ItemContext job, BuildContext build, ValetHome home)
-    {
-        var path = home.BuildLog(job.Item.Id, build.Build.Number);
-        return TypedResults.Stream(async stream =>
-        {
-            if (!File.Exists(path))
-                return;
-            await using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            await f.CopyToAsync(stream);
-        }, "text/plain;charset=UTF-8");
-    }
+    static PushStreamHttpResult ConsoleText(ItemContext job, BuildContext build, ConsoleLogs consoles, CancellationToken ct) =>
+        TypedResults.Stream(stream => consoles.CopyAllToAsync(job.Item.Id, build.Build.Number, stream, ct), "text/plain;charset=UTF-8");
 
-    static async Task<IResult> ProgressiveTextAsync(HttpContext context, ItemContext job, BuildContext build, ValetHome home, CancellationToken ct)
+    static async Task<IResult> ProgressiveTextAsync(HttpContext context, ItemContext job, BuildContext build, ConsoleLogs consoles, CancellationToken ct)
     {
         var (inputs, _) = await RequestInputs.ReadAsync(context, ct);
         var startText = inputs.First("start") ?? "0";
         if (!long.TryParse(startText, NumberStyles.None, CultureInfo.InvariantCulture, out var start))
             return Http.Error(400, "bad-start", $"Invalid start '{startText}': a byte offset (a non-negative integer) is expected");
-        // Read the state first: a build that was still running may have written more by the time the file is read.
+        // Read the state first: a build that was still running may have written more by the time the console is read.
         var building = build.Build.Building;
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(home.BuildLog(job.Item.Id, build.Build.Number), start, ct);
-        context.Response.Headers["X-Text-Size"] = next.ToString(CultureInfo.InvariantCulture);
+        var range = await consoles.RangeAsync(job.Item.Id, build.Build.Number, start, ct);
+        context.Response.Headers["X-Text-Size"] = range.End.ToString(CultureInfo.InvariantCulture);
         if (building)
             context.Response.Headers["X-More-Data"] = "true";
-        return TypedResults.Bytes(bytes, "text/plain;charset=UTF-8");
+        // The bytes of the range never change once written, so their length is known before they are copied.
+        context.Response.ContentLength = range.Length;
+        return TypedResults.Stream(stream => consoles.CopyToAsync(job.Item.Id, build.Build.Number, range, stream, ct), "text/plain;charset=UTF-8");
     }
 
     static async Task<RedirectHttpResult> Stop(HttpContext context, ItemContext job, BuildContext build, BuildDispatcher dispatcher, CancellationToken ct)

@@ -46,6 +46,7 @@ public static class ValetServices
         s.AddSingleton<ConfigApplier>();
         s.AddSingleton<BuildQueue>();
         s.AddSingleton<BuildStore>();
+        s.AddSingleton<ConsoleLogs>();
         s.AddSingleton<ProcessRunner>();
         s.AddSingleton<IStepRunner, ShellStepRunner>();
         s.AddSingleton(new Authorizer(config.Security));
@@ -71,6 +72,7 @@ public static class ValetServices
         s.AddSingleton<ScmStore>();
         s.AddSingleton<GitCheckout>();
         s.AddSingleton<PollRequests>();
+        s.AddSingleton<PollingLog>();
         s.AddSingleton<ScmPoller>();
         s.AddHostedService(sp => sp.GetRequiredService<ScmPoller>());
         s.AddSingleton<CronScheduler>();

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Valet.Core;
 using Valet.Core.Scm;
 using Valet.Core.Security;
 using Valet.Server.Items;
@@ -15,15 +14,6 @@ public static class ScmEndpoints
         job.MapGet("/scmPollLog", PollingLog);
     }
 
-    static PushStreamHttpResult PollingLog(ItemContext job, ValetHome home)
-    {
-        var path = ScmPoller.PollingLog(home, job.Item.Id);
-        return TypedResults.Stream(async stream =>
-        {
-            if (!File.Exists(path))
-                return;
-            await using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            await f.CopyToAsync(stream);
-        }, "text/plain;charset=UTF-8");
-    }
+    static PushStreamHttpResult PollingLog(ItemContext job, PollingLog log, CancellationToken ct) =>
+        TypedResults.Stream(stream => log.CopyToAsync(job.Item.Id, stream, ct), "text/plain;charset=UTF-8");
 }

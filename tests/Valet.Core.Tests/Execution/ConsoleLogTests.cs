@@ -109,7 +109,7 @@ public sealed class ConsoleLogTests : IDisposable
     {
         await using var writer = new ConsoleWriter(Log, new SecretMasker([]));
         await writer.WriteAsync(Utf8("partial"));
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(Log, 0, TestContext.Current.CancellationToken);
+        var (bytes, next) = await ConsoleFile.ReadFromAsync(Log, 0, TestContext.Current.CancellationToken);
         Assert.Equal("partial", Encoding.UTF8.GetString(bytes));
         Assert.Equal(7, next);
     }
@@ -120,9 +120,9 @@ public sealed class ConsoleLogTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         await using var writer = new ConsoleWriter(Log, new SecretMasker([]));
         await writer.WriteLineAsync("one");
-        var (first, next) = await ConsoleLog.ReadFromAsync(Log, 0, ct);
+        var (first, next) = await ConsoleFile.ReadFromAsync(Log, 0, ct);
         await writer.WriteLineAsync("two");
-        var (second, last) = await ConsoleLog.ReadFromAsync(Log, next, ct);
+        var (second, last) = await ConsoleFile.ReadFromAsync(Log, next, ct);
         Assert.Equal("one\n", Encoding.UTF8.GetString(first));
         Assert.Equal("two\n", Encoding.UTF8.GetString(second));
         Assert.Equal(8, last);
@@ -147,13 +147,13 @@ public sealed class ConsoleLogTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(Log)!);
         await File.WriteAllBytesAsync(Log, [.. "ab"u8, .. encoded[..bytesWritten]], ct);
 
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(Log, 0, ct);
+        var (bytes, next) = await ConsoleFile.ReadFromAsync(Log, 0, ct);
         Assert.Equal("ab"u8.ToArray(), bytes);
         Assert.Equal(2, next);
 
         await using (var f = new FileStream(Log, FileMode.Append))
             await f.WriteAsync(encoded.AsMemory(bytesWritten), ct);
-        var (rest, end) = await ConsoleLog.ReadFromAsync(Log, next, ct);
+        var (rest, end) = await ConsoleFile.ReadFromAsync(Log, next, ct);
         Assert.Equal(character, Encoding.UTF8.GetString(rest));
         Assert.Equal(2 + encoded.Length, end);
     }
@@ -168,7 +168,7 @@ public sealed class ConsoleLogTests : IDisposable
         var encoded = Encoding.UTF8.GetBytes("x" + character);
         Directory.CreateDirectory(Path.GetDirectoryName(Log)!);
         await File.WriteAllBytesAsync(Log, encoded, ct);
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(Log, 0, ct);
+        var (bytes, next) = await ConsoleFile.ReadFromAsync(Log, 0, ct);
         Assert.Equal(encoded, bytes);
         Assert.Equal(encoded.Length, next);
     }
@@ -179,7 +179,7 @@ public sealed class ConsoleLogTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         Directory.CreateDirectory(Path.GetDirectoryName(Log)!);
         await File.WriteAllBytesAsync(Log, Encoding.UTF8.GetBytes("€")[..2], ct);
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(Log, 0, ct);
+        var (bytes, next) = await ConsoleFile.ReadFromAsync(Log, 0, ct);
         Assert.Empty(bytes);
         Assert.Equal(0, next);
     }
@@ -192,7 +192,7 @@ public sealed class ConsoleLogTests : IDisposable
         var ct = TestContext.Current.CancellationToken;
         Directory.CreateDirectory(Path.GetDirectoryName(Log)!);
         await File.WriteAllTextAsync(Log, "abc\n", ct);
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(Log, start, ct);
+        var (bytes, next) = await ConsoleFile.ReadFromAsync(Log, start, ct);
         Assert.Empty(bytes);
         Assert.Equal(start, next);
     }
@@ -200,7 +200,7 @@ public sealed class ConsoleLogTests : IDisposable
     [Fact]
     public async Task A_missing_log_reads_nothing()
     {
-        var (bytes, next) = await ConsoleLog.ReadFromAsync(Log, 0, TestContext.Current.CancellationToken);
+        var (bytes, next) = await ConsoleFile.ReadFromAsync(Log, 0, TestContext.Current.CancellationToken);
         Assert.Empty(bytes);
         Assert.Equal(0, next);
     }

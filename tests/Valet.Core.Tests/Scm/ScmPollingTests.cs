@@ -31,7 +31,8 @@ public class ScmPollingTests
             Scm = new ScmStore(store.Db);
             Requests = new BuildRequests(Queue, new IdempotencyKeys(store.Db, TimeProvider.System), new ServerSettings { QuietPeriod = 0 },
                 TimeProvider.System, Polls);
-            Poller = new ScmPoller(Polls, store.Items, git, Scm, Requests, store.Home, TimeProvider.System, NullLogger<ScmPoller>.Instance);
+            Log = new PollingLog(store.Db, store.Home);
+            Poller = new ScmPoller(Polls, store.Items, git, Scm, Requests, Log, store.Home, TimeProvider.System, NullLogger<ScmPoller>.Instance);
             Dispatcher = new BuildDispatcher(store.Db, store.Items, Queue, Builds, [new ShellStepRunner(processes)], store.Home,
                 Options.Create(new ExecutorOptions { Count = 2, RootUrl = "http://valet.test/" }), TimeProvider.System,
                 NullLogger<BuildDispatcher>.Instance, new GitCheckout(git, Scm));
@@ -43,6 +44,7 @@ public class ScmPollingTests
         public ScmStore Scm { get; }
         public PollRequests Polls { get; } = new();
         public BuildRequests Requests { get; }
+        public PollingLog Log { get; }
         public ScmPoller Poller { get; }
         public BuildDispatcher Dispatcher { get; }
 
@@ -62,8 +64,12 @@ public class ScmPollingTests
             Triggers = [new PollScmTrigger("")],
         });
 
-        public string PollingLog(Item job) =>
-            File.Exists(ScmPoller.PollingLog(Store.Home, job.Id)) ? File.ReadAllText(ScmPoller.PollingLog(Store.Home, job.Id)) : "";
+        public async Task<string> PollingLogAsync(Item job)
+        {
+            using var text = new MemoryStream();
+            await Log.CopyToAsync(job.Id, text, Ct);
+            return System.Text.Encoding.UTF8.GetString(text.ToArray());
+        }
 
         public static int Count(string text, string what) => text.Split(what).Length - 1;
 
@@ -115,7 +121,7 @@ public class ScmPollingTests
         var scm = await server.Scm.GetAsync(job.Id, 1, Ct);
         Assert.Equal(first, scm!.Revision);
         Assert.Empty(scm.ChangeSet);
-        Assert.Contains("No build recorded yet", server.PollingLog(job), StringComparison.Ordinal);
+        Assert.Contains("No build recorded yet", await server.PollingLogAsync(job), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,7 +136,7 @@ public class ScmPollingTests
 
         await server.PollAsync(job);
 
-        Assert.Contains($"No changes: main is still at {first}", server.PollingLog(job), StringComparison.Ordinal);
+        Assert.Contains($"No changes: main is still at {first}", await server.PollingLogAsync(job), StringComparison.Ordinal);
         Assert.Empty(await server.Queue.QueuedForJobAsync(job.Id, Ct));
         Assert.Single(await server.Builds.ListAsync(job.Id, 10, Ct));
     }
@@ -153,7 +159,7 @@ public class ScmPollingTests
         var console = server.Console(job, 2);
         Assert.Contains("hello two", console, StringComparison.Ordinal);
         Assert.Contains($"commit={second} previous={first} branch=origin/main", console, StringComparison.Ordinal);
-        Assert.Contains($"Changes found: {first} → {second}", server.PollingLog(job), StringComparison.Ordinal);
+        Assert.Contains($"Changes found: {first} → {second}", await server.PollingLogAsync(job), StringComparison.Ordinal);
         var scm = await server.Scm.GetAsync(job.Id, 2, Ct);
         var change = Assert.Single(scm!.ChangeSet);
         Assert.Equal(second, change.CommitId);
@@ -176,7 +182,7 @@ public class ScmPollingTests
         await server.Poller.StartAsync(Ct);
         await server.IdleAsync();
 
-        Assert.Equal(1, Server.Count(server.PollingLog(job), "Started on"));
+        Assert.Equal(1, Server.Count(await server.PollingLogAsync(job), "Started on"));
         await server.FinishedAsync(job, 1);
         Assert.Single(await server.Builds.ListAsync(job.Id, 10, Ct));
     }
@@ -210,7 +216,7 @@ public class ScmPollingTests
         Assert.IsType<BuildOutcome.CannotPoll>(await server.Requests.RequestPollAsync(job, null, Ct));
 
         Assert.Equal(0, server.Polls.Pending);
-        Assert.Equal("", server.PollingLog(job));
+        Assert.Equal("", await server.PollingLogAsync(job));
         Assert.Empty(await server.Queue.QueuedForJobAsync(job.Id, Ct));
     }
 }

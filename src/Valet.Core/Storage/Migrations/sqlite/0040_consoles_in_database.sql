@@ -1,0 +1,2 @@
+-- Nothing to do: with one server, consoles and polling logs stay append-only files in the home, read by
+-- offset (PostgreSQL's 0040 puts them in the database for several servers).
