@@ -160,5 +160,5 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
     /// <summary>The abort requests standing on running builds, wherever they run.</summary>
     public Task<IReadOnlyList<AbortRequest>> AbortRequestsAsync(CancellationToken ct) =>
         db.ReadAsync<IReadOnlyList<AbortRequest>>(async s => (await s.QueryAsync<AbortRequest>(
-            "SELECT job_id, number, abort_requested_by AS by FROM build WHERE state <> 'done' AND abort_requested_by IS NOT NULL")).ToList(), ct);
+            "SELECT job_id, number, abort_requested_by AS by FROM build WHERE state IN ('starting', 'running') AND abort_requested_by IS NOT NULL")).ToList(), ct);
 }

@@ -58,7 +58,7 @@ public sealed class ServerNodes(Database db)
             SELECT id FROM server_node WHERE heartbeat_at < @silentSince AND id <> @self
             UNION
             SELECT DISTINCT COALESCE(server_id, '') FROM build
-            WHERE state <> 'done' AND COALESCE(server_id, '') <> @self AND NOT EXISTS (SELECT 1 FROM server_node n WHERE n.id = build.server_id)
+            WHERE state IN ('starting', 'running') AND COALESCE(server_id, '') <> @self AND NOT EXISTS (SELECT 1 FROM server_node n WHERE n.id = build.server_id)
             """, new { self, silentSince })).ToList(), ct);
 
     /// <summary>
