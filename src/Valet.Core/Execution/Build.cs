@@ -12,7 +12,10 @@ public static class BuildResult
     public const string Aborted = "ABORTED";
 }
 
-/// <summary>A build as stored. Result is null while it runs.</summary>
+/// <summary>
+/// A build as stored. Result is null while it runs; <paramref name="ServerId"/> names the server
+/// process that claimed it (<see cref="ServerNode"/>).
+/// </summary>
 public sealed record Build(
     long JobId, long Number, long QueueId, bool Building, string? Result, long StartedAt, long Duration,
-    IReadOnlyList<Cause> Causes, IReadOnlyList<ParameterValue>? Parameters, int Executor, string Workspace, string Node);
+    IReadOnlyList<Cause> Causes, IReadOnlyList<ParameterValue>? Parameters, int Executor, string Workspace, string Node, string? ServerId);

@@ -22,13 +22,16 @@ public sealed class ExecutorOptions
 /// <summary>
 /// The server's executors: each free executor claims the next item the queue lets start, which gives
 /// it a build number and a workspace, and runs it as a <see cref="BuildRun"/>. Abort requests recorded
-/// on builds stop the builds running here, whoever recorded them. At start, builds a crash left
-/// "running" are recorded as aborted; at stop, running builds are aborted and recorded.
+/// on builds stop the builds running here, whoever recorded them. At stop, running builds are aborted
+/// and recorded; what a crash leaves is ended by <see cref="ServerHeartbeat"/>.
 /// </summary>
 public sealed partial class BuildDispatcher(
     Database db, ItemStore items, BuildQueue queue, BuildStore builds, IEnumerable<IStepRunner> stepRunners, ValetHome home,
-    IOptions<ExecutorOptions> options, TimeProvider time, ILogger<BuildDispatcher> logger, GitCheckout? git = null) : BackgroundService
+    IOptions<ExecutorOptions> options, TimeProvider time, ILogger<BuildDispatcher> logger, GitCheckout? git = null, ServerNode? node = null)
+    : BackgroundService
 {
+    readonly ServerNode server = node ?? ServerNode.ForThisProcess("");
+
     /// <summary>How often the builds running here look for abort requests recorded by other processes.</summary>
     public static readonly TimeSpan AbortRequestPoll = TimeSpan.FromSeconds(1);
 
@@ -64,7 +67,7 @@ public sealed partial class BuildDispatcher(
     readonly ConsoleLogs consoles = new(db, home, time);
     ExecutorOptions Options => options.Value;
 
-    public override async Task StartAsync(CancellationToken ct)
+    public override Task StartAsync(CancellationToken ct)
     {
         // Items another server queued wake this one's executors at once, not at their next look.
         db.Announced += topic =>
@@ -72,24 +75,7 @@ public sealed partial class BuildDispatcher(
             if (topic is BuildQueue.QueueTopic or "*")
                 queue.Signal();
         };
-        await RecoverAsync(ct);
-        await base.StartAsync(ct);
-    }
-
-    /// <summary>Builds found running at start were cut off by a crash: record them as aborted.</summary>
-    async Task RecoverAsync(CancellationToken ct)
-    {
-        foreach (var build in await builds.RunningAsync(ct))
-        {
-            await using (var console = await consoles.AppendAsync(build.JobId, build.Number, new SecretMasker([]), ct))
-            {
-                await console.EndOutputAsync();
-                await console.WriteLineAsync("Build aborted: the server stopped while this build was running.");
-                await console.WriteLineAsync("Finished: ABORTED");
-            }
-            await builds.FinishAsync(build, BuildResult.Aborted, time.GetUtcNow().ToUnixTimeMilliseconds(), ct);
-            Log.Recovered(logger, build.JobId, build.Number);
-        }
+        return base.StartAsync(ct);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
@@ -101,6 +87,11 @@ public sealed partial class BuildDispatcher(
         {
             while (!stopping.IsCancellationRequested)
             {
+                if (!server.CanClaim)
+                {
+                    await queue.WaitForChangeAsync(TimeSpan.FromSeconds(1), stopping);
+                    continue;
+                }
                 await slots.WaitAsync(stopping);
                 free.TryPop(out var slot);
                 Claimed? claimed;
@@ -171,7 +162,8 @@ public sealed partial class BuildDispatcher(
 
     /// <summary>
     /// Takes the next item, the job's next build number and, unless the job builds concurrently, its
-    /// build slot, and records the build as running: one transaction. The console is not written here.
+    /// build slot, and records the build as starting on this server: one transaction. The console is
+    /// not written here.
     /// </summary>
     Task<Claimed?> ClaimAsync(int slot, CancellationToken ct) => db.WriteAsync(async s =>
     {
@@ -184,7 +176,7 @@ public sealed partial class BuildDispatcher(
         try
         {
             var number = await items.TakeBuildNumberAsync(s, item.JobId);
-            var build = await builds.StartAsync(s, item, number, slot, workspace, Options.NodeName, now);
+            var build = await builds.StartAsync(s, item, number, slot, workspace, Options.NodeName, server.Id, now);
             // The claim skipped jobs holding a slot; a conflict here means another process took this
             // job's slot since, and throwing rolls this claim back so the item waits.
             if (!job.Job!.Concurrent && !await BuildStore.TakeSlotAsync(s, build))
@@ -213,11 +205,21 @@ public sealed partial class BuildDispatcher(
     async Task RunAsync(Claimed claimed, Running entry)
     {
         var (build, job) = claimed;
-        string result;
+        string? result = null;
         try
         {
-            var run = new BuildRun(build, job, home, consoles, Options.RootUrl, runners, Options.Environment, git);
-            result = await run.RunAsync(entry.Abort.Token, () => entry.AbortedBy);
+            // Committed before the first process: from here a crash records the build aborted.
+            if (await builds.MarkStartedAsync(build, time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None) is { } started)
+            {
+                build = started;
+                var run = new BuildRun(build, job, home, consoles, Options.RootUrl, runners, Options.Environment, git);
+                result = await run.RunAsync(entry.Abort.Token, () => entry.AbortedBy);
+            }
+            else
+            {
+                // This server was found dead meanwhile and the item is back in the queue, for any server.
+                Log.ClaimLost(logger, job.FullName, build.Number);
+            }
         }
         catch (Exception e)
         {
@@ -230,7 +232,10 @@ public sealed partial class BuildDispatcher(
         }
         try
         {
-            await builds.FinishAsync(build, result, time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None);
+            if (result is not null && !await builds.FinishAsync(build, result, time.GetUtcNow().ToUnixTimeMilliseconds(), CancellationToken.None))
+                Log.ResultDropped(logger, job.FullName, build.Number, result);
+            else if (result is not null)
+                Log.Finished(logger, job.FullName, build.Number, result);
         }
         finally
         {
@@ -238,7 +243,6 @@ public sealed partial class BuildDispatcher(
             entry.Finished.TrySetResult();
             entry.Abort.Dispose();
         }
-        Log.Finished(logger, job.FullName, build.Number, result);
     }
 
     /// <summary>Stops the builds running here that someone asked, in any process, to stop.</summary>
@@ -299,6 +303,13 @@ public sealed partial class BuildDispatcher(
         await Task.WhenAll(stopping.Select(r => r.Finished.Task)).WaitAsync(ct);
     }
 
+    /// <summary>Stops every build running here (the heartbeat's answer to losing the store).</summary>
+    public void StopAll(string by)
+    {
+        foreach (var entry in running.Values)
+            entry.Stop(by);
+    }
+
     public override async Task StopAsync(CancellationToken ct)
     {
         foreach (var entry in running.Values)
@@ -309,8 +320,11 @@ public sealed partial class BuildDispatcher(
 
     static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Build {Job} #{Number} was running when the server stopped; recorded as aborted")]
-        public static partial void Recovered(ILogger logger, long job, long number);
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Build {Job} #{Number} was not started: its item went back to the queue while this server was thought dead")]
+        public static partial void ClaimLost(ILogger logger, string job, long number);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Build {Job} #{Number} ended {Result} here, but its end was recorded already while this server was thought dead")]
+        public static partial void ResultDropped(ILogger logger, string job, long number, string result);
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Taking an item from the queue failed")]
         public static partial void ClaimFailed(ILogger logger, Exception e);

@@ -56,7 +56,12 @@ public static class ValetServices
             o.RootUrl = config.Server.RootUrl ?? settings.Urls.Split(';')[0].TrimEnd('/') + "/";
             o.Environment = config.Server.Environment;
         });
+        s.AddSingleton(ServerNode.ForThisProcess(settings.Urls));
+        s.AddSingleton<ServerNodes>();
         s.AddSingleton<BuildDispatcher>();
+        s.AddSingleton<ServerHeartbeat>();
+        // Before the dispatcher: what a crash or a dead server left is ended before anything is claimed.
+        s.AddHostedService(sp => sp.GetRequiredService<ServerHeartbeat>());
         s.AddHostedService(sp => sp.GetRequiredService<BuildDispatcher>());
         s.AddSingleton<ItemAccess>();
         s.AddSingleton<ClientAddress>();

@@ -29,8 +29,13 @@ public class BuildDispatcherTests
             Dispatcher = new BuildDispatcher(store.Db, store.Items, Queue, Builds,
                 [new ShellStepRunner(new ProcessRunner(NullLogger<ProcessRunner>.Instance))], store.Home,
                 Options.Create(new ExecutorOptions { Count = count, RootUrl = "http://valet.test/" }), TimeProvider.System,
-                NullLogger<BuildDispatcher>.Instance);
+                NullLogger<BuildDispatcher>.Instance, node: Node);
+            Heartbeat = new ServerHeartbeat(store.Db, Node, new ServerNodes(store.Db), Dispatcher, store.Home, TimeProvider.System,
+                NullLogger<ServerHeartbeat>.Instance);
         }
+
+        public ServerNode Node { get; } = ServerNode.ForThisProcess("http://valet.test/");
+        public ServerHeartbeat Heartbeat { get; }
 
         public TempStore Store { get; }
         public BuildQueue Queue { get; }
@@ -40,6 +45,7 @@ public class BuildDispatcherTests
         public static async Task<Executors> StartAsync(TempStore store, int count = 2)
         {
             var executors = new Executors(store, count);
+            await executors.Heartbeat.StartAsync(Ct);
             await executors.Dispatcher.StartAsync(Ct);
             return executors;
         }
@@ -66,6 +72,8 @@ public class BuildDispatcherTests
         {
             await Dispatcher.StopAsync(CancellationToken.None);
             Dispatcher.Dispose();
+            await Heartbeat.StopAsync(CancellationToken.None);
+            Heartbeat.Dispose();
         }
     }
 
@@ -194,20 +202,24 @@ public class BuildDispatcherTests
         var job = await store.CreateAsync("serial", new FreestyleJob { Steps = ["echo next"] });
         var builds = new BuildStore(store.Db, store.Secrets);
         // What a crash leaves: a running build holding its job's slot, and an item queued behind it.
-        await store.Db.WriteAsync(async s =>
+        var crashed = await store.Db.WriteAsync(async s =>
         {
             var number = await store.Items.TakeBuildNumberAsync(s, job.Id);
             var build = await builds.StartAsync(s, new QueueItem(0, job.Id, QueueState.Left, 0, 0, null, [ByAlice], number, 0), number, 1,
-                store.Home.Workspace("serial", 1), "built-in", TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+                store.Home.Workspace("serial", 1), "built-in", "crashed-server", TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
             Assert.True(await BuildStore.TakeSlotAsync(s, build));
+            return build;
         }, Ct);
+        Assert.NotNull(await builds.MarkStartedAsync(crashed, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds(), Ct));
         await new BuildQueue(store.Db, store.Secrets, TimeProvider.System).EnqueueAsync(job, null, ByAlice, TimeProvider.System.GetUtcNow(), Ct);
 
         await using var executors = await Executors.StartAsync(store);
 
-        var crashed = (await builds.GetAsync(job.Id, 1, Ct))!;
-        Assert.Equal((false, BuildResult.Aborted), (crashed.Building, crashed.Result));
-        Assert.EndsWith("the server stopped while this build was running.\nFinished: ABORTED\n", executors.Console(job, 1), StringComparison.Ordinal);
+        var ended = (await builds.GetAsync(job.Id, 1, Ct))!;
+        Assert.Equal((false, BuildResult.Aborted), (ended.Building, ended.Result));
+        // On a shared store the build's server, which has no heartbeat row, is a dead one.
+        Assert.EndsWith(Engine == StoreEngine.Sqlite ? "the server stopped while this build was running.\nFinished: ABORTED\n"
+            : "the server running it stopped answering\nFinished: ABORTED\n", executors.Console(job, 1), StringComparison.Ordinal);
         Assert.Equal(BuildResult.Success, (await executors.FinishedAsync(job, 2)).Result);
     }
 

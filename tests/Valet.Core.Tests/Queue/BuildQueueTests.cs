@@ -430,7 +430,7 @@ public class BuildQueueTests
 
     static Task<Build> StartBuildAsync(TempStore store, Item job, long number) =>
         store.Db.WriteAsync(s => new BuildStore(store.Db, store.Secrets).StartAsync(s,
-            new QueueItem(0, job.Id, QueueState.Left, 0, 0, null, [Remote], number, 0), number, 1, "/tmp/ws", "built-in", 0), Ct);
+            new QueueItem(0, job.Id, QueueState.Left, 0, 0, null, [Remote], number, 0), number, 1, "/tmp/ws", "built-in", "this-server", 0), Ct);
 
     /// <summary>A running build of <paramref name="job"/> holding the job's build slot, as a claim leaves it.</summary>
     static async Task<Build> TakeBuildSlotAsync(TempStore store, Item job)
