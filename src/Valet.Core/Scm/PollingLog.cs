@@ -13,7 +13,10 @@ public sealed class PollingLog(Database db, ValetHome home)
     // Kept to about the last runs, not forever: a run finding the log past this size starts it anew.
     const long Limit = 256 * 1024;
 
-    string FilePath(long jobId) => Path.Combine(home.JobDirectory(jobId), "scm-polling.log");
+    /// <summary>Where the polling log of a job lives on SQLite.</summary>
+    public static string FilePath(ValetHome home, long jobId) => Path.Combine(home.JobDirectory(jobId), "scm-polling.log");
+
+    string FilePath(long jobId) => FilePath(home, jobId);
 
     /// <summary>A polling run's part of the log; stored whole once disposed.</summary>
     public Run Start(long jobId)

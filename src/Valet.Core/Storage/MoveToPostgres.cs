@@ -32,7 +32,7 @@ public static class MoveToPostgres
         new("api_token", ["uuid", "user_key", "name", "hash", "created_at", "expires_at", "last_used_at", "use_count"]),
         new("job_token", ["id", "job_id", "name", "hash", "created_at", "expires_at", "revoked", "last_used_at", "last_used_address"], Identity: "id"),
         new("queue_item", ["id", "job_id", "state", "due_at", "in_queue_since", "params", "params_key", "causes", "build_number", "claimed_by", "left_at"], Identity: "id"),
-        new("build", ["job_id", "number", "queue_id", "state", "result", "started_at", "duration", "causes", "params", "executor", "workspace", "node", "abort_requested_by"]),
+        new("build", ["job_id", "number", "queue_id", "state", "result", "started_at", "duration", "causes", "params", "executor", "workspace", "node", "abort_requested_by", "server_id"]),
         new("build_scm", ["job_id", "number", "url", "branch", "revision", "previous_revision", "change_set"]),
         new("job_build_slot", ["job_id", "number"]),
         new("idempotency_key", ["job_id", "endpoint", "key", "created_at", "outcome", "queue_id"]),
@@ -46,14 +46,18 @@ public static class MoveToPostgres
         ["schema_version"] = "each store records the migrations applied to it",
         ["sign_in_session"] = "sign-in sessions: people sign in again after the move",
         [ConsoleChunkTable] = "consoles are files on SQLite; on PostgreSQL this table is filled from them",
+        [PollLogTable] = "polling logs are files on SQLite; on PostgreSQL this table is filled from them",
+        ["server_node"] = "each server registers itself when it starts; a build of a server not registered is ended by the heartbeat",
     };
+
+    /// <summary>Polling logs in the database, for servers that serve each other's jobs.</summary>
+    public const string PollLogTable = "scm_poll_log";
 
     /// <summary>Consoles in the database, for servers that serve each other's builds.</summary>
     public const string ConsoleChunkTable = "console_chunk";
 
-    // TODO(#18): match the console_chunk columns of migration 0040 once it lands; until then a target
-    // whose table differs from these stops the move (see SchemaProblems) instead of losing consoles.
-    static readonly string[] ConsoleChunkColumns = ["job_id", "number", "seq", "data"];
+    // A target whose table differs from these stops the move (see SchemaProblems) instead of losing consoles.
+    static readonly string[] ConsoleChunkColumns = ["job_id", "number", "byte_offset", "data"];
 
     /// <summary>Bytes of a console per chunk row.</summary>
     const int ChunkSize = 64 * 1024;
@@ -122,6 +126,8 @@ public static class MoveToPostgres
         var chunks = targetSchema.ContainsKey(ConsoleChunkTable);
         if (chunks)
             rows.Add((ConsoleChunkTable, await CopyConsolesAsync(sqlite, read, pg, home, ct)));
+        if (targetSchema.ContainsKey(PollLogTable))
+            rows.Add((PollLogTable, await CopyPollingLogsAsync(sqlite, read, pg, tx, home, ct)));
         await tx.CommitAsync(ct);
         return new Outcome(null, rows, chunks);
     }
@@ -256,19 +262,36 @@ public static class MoveToPostgres
             if (!File.Exists(path))
                 continue;
             await using var file = File.OpenRead(path);
-            long seq = 0;
+            long offset = 0;
             int length;
             while ((length = await file.ReadAtLeastAsync(buffer, ChunkSize, throwOnEndOfStream: false, ct)) > 0)
             {
                 await import.StartRowAsync(ct);
                 await import.WriteAsync(jobId, NpgsqlDbType.Bigint, ct);
                 await import.WriteAsync(number, NpgsqlDbType.Bigint, ct);
-                await import.WriteAsync(seq++, NpgsqlDbType.Bigint, ct);
+                await import.WriteAsync(offset, NpgsqlDbType.Bigint, ct);
                 await import.WriteAsync(buffer.AsMemory(0, length).ToArray(), NpgsqlDbType.Bytea, ct);
+                offset += length;
                 count++;
             }
         }
         await import.CompleteAsync(ct);
+        return count;
+    }
+
+    /// <summary>Each job's polling log file as its row.</summary>
+    static async Task<long> CopyPollingLogsAsync(SqliteConnection sqlite, SqliteTransaction read, NpgsqlConnection pg, NpgsqlTransaction tx, ValetHome home, CancellationToken ct)
+    {
+        long count = 0;
+        foreach (var jobId in await sqlite.QueryAsync<long>(new CommandDefinition("SELECT id FROM item ORDER BY id", transaction: read, cancellationToken: ct)))
+        {
+            var path = Scm.PollingLog.FilePath(home, jobId);
+            if (!File.Exists(path))
+                continue;
+            var text = (await File.ReadAllTextAsync(path, ct)).Replace('\0', '\uFFFD');
+            await pg.ExecuteAsync(new CommandDefinition($"INSERT INTO {PollLogTable} (job_id, text) VALUES (@jobId, @text)", new { jobId, text }, tx, cancellationToken: ct));
+            count++;
+        }
         return count;
     }
 
