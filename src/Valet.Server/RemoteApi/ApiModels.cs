@@ -86,7 +86,7 @@ public sealed class ApiModels(TimeProvider time)
     {
         var builds = state.Builds;
         var completed = builds.Where(b => !b.Building).ToList();
-        ApiObject? Ref(Build? b) => b is null ? null : BuildRef(job, b, baseUrl);
+        ApiObject? Ref(Build? b) => b is null ? null : BuildSummary(job, b, baseUrl);
         var o = Identity(new ApiObject(JobClass(job)), job, baseUrl);
         var definitions = job.Job!.Parameters.Count == 0 ? null : ParameterDefinitions(job);
         var actions = new List<object?>();
@@ -94,8 +94,8 @@ public sealed class ApiModels(TimeProvider time)
             actions.Add(ParameterDefinitions(job));
         o.Add("actions", actions)
             .Add("buildable", !job.Job!.Disabled)
-            .Add("builds", builds.Take(100).Select(b => (object?)BuildRef(job, b, baseUrl)).ToList())
-            .Add("allBuilds", builds.Select(b => (object?)BuildRef(job, b, baseUrl)).ToList(), ApiObject.TreeOnly)
+            .Add("builds", builds.Take(100).Select(b => (object?)BuildSummary(job, b, baseUrl)).ToList())
+            .Add("allBuilds", builds.Select(b => (object?)BuildSummary(job, b, baseUrl)).ToList(), ApiObject.TreeOnly)
             .Add("color", Color(job, completed.FirstOrDefault(), builds.Any(b => b.Building)), 2)
             .Add("firstBuild", Ref(builds.LastOrDefault()))
             .Add("healthReport", new List<object?>())
@@ -138,6 +138,17 @@ public sealed class ApiModels(TimeProvider time)
 
     public ApiObject BuildRef(Item job, Build build, string baseUrl) =>
         new ApiObject(BuildClass(job)).Add("number", build.Number, 2).Add("url", BuildUrl(job, build, baseUrl), 2);
+
+    // A job's builds one level deeper (depth=1, or named in tree=) show how each went, as clients
+    // listing results read them, without the cost of every build's full object.
+    static ApiObject BuildSummary(Item job, Build build, string baseUrl) =>
+        new ApiObject(BuildClass(job))
+            .Add("building", build.Building)
+            .Add("duration", build.Duration)
+            .Add("number", build.Number, 2)
+            .Add("result", build.Result)
+            .Add("timestamp", build.StartedAt)
+            .Add("url", BuildUrl(job, build, baseUrl), 2);
 
     static string BuildUrl(Item job, Build build, string baseUrl) => $"{baseUrl}{job.UrlPath}{build.Number}/";
 
