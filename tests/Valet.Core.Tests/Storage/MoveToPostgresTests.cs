@@ -43,13 +43,13 @@ public sealed class MoveToPostgresTests
     {
         await using var store = await TempStore.OpenAsync();
         await using var conn = OpenSqlite(store);
-        await conn.ExecuteAsync("CREATE TABLE later_feature (id INTEGER PRIMARY KEY); ALTER TABLE build ADD COLUMN server_id TEXT NULL;");
+        await conn.ExecuteAsync("CREATE TABLE later_feature (id INTEGER PRIMARY KEY); ALTER TABLE build ADD COLUMN later_column TEXT NULL;");
 
         var problems = MoveToPostgres.SchemaProblems(await MoveToPostgres.SqliteSchemaAsync(conn, TestContext.Current.CancellationToken), "sqlite", chunksAllowed: false).ToList();
 
         Assert.Equal(2, problems.Count);
         Assert.Contains(problems, p => p.Contains("table later_feature is neither copied nor left behind", StringComparison.Ordinal));
-        Assert.Contains(problems, p => p.Contains("column build.server_id is not copied", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("column build.later_column is not copied", StringComparison.Ordinal));
     }
 
     static SqliteConnection OpenSqlite(TempStore store)
