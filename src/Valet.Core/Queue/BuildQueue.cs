@@ -261,9 +261,10 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         var kinds = requests.GroupBy(r => (r.JobId, r.Key)).ToList();
         var found = (await s.QueryAsync<Waiting>(
             """
-            SELECT id, job_id, params_key, causes, due_at FROM queue_item
-            WHERE state = 'queued' AND (job_id, COALESCE(params_key, '')) IN (SELECT * FROM unnest(@jobs, @keys))
-            ORDER BY id FOR UPDATE
+            SELECT q.id, q.job_id, q.params_key, q.causes, q.due_at
+            FROM unnest(@jobs, @keys) AS k(job, key)
+            JOIN queue_item q ON q.job_id = k.job AND COALESCE(q.params_key, '') = k.key AND q.state = 'queued'
+            ORDER BY q.id FOR UPDATE OF q
             """,
             new { jobs = kinds.Select(k => k.Key.JobId).ToArray(), keys = kinds.Select(k => k.Key.Key ?? "").ToArray() }))
             .GroupBy(w => (w.JobId, w.ParamsKey)).ToDictionary(g => g.Key, g => g.First());

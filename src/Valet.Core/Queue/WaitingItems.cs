@@ -30,10 +30,12 @@ internal static class WaitingItems
 /// <summary>The waiting items as rows, for a store several servers write.</summary>
 internal sealed class SharedWaitingItems : IWaitingItems
 {
+    // Written as the unique index on waiting items is (job_id, COALESCE(params_key, '')), so it finds
+    // the row through that index instead of reading every waiting item of the job.
     // Locked until the write commits: the fold that follows rewrites the item's causes from what this
     // read, so another server's fold into the same item waits for it instead of overwriting its count.
     static readonly Statement FirstQueued = new(
-        "SELECT id, causes, due_at FROM queue_item WHERE job_id = @JobId AND state = 'queued' AND params_key IS NOT DISTINCT FROM @Key ORDER BY id LIMIT 1 FOR UPDATE");
+        "SELECT id, causes, due_at FROM queue_item WHERE job_id = @JobId AND state = 'queued' AND COALESCE(params_key, '') = COALESCE(@Key, '') ORDER BY id LIMIT 1 FOR UPDATE");
 
     static readonly Statement CountQueued = new(
         "SELECT COUNT(*) FROM (SELECT 1 FROM queue_item WHERE job_id = @JobId AND state = 'queued' LIMIT @Max) AS waiting");
