@@ -390,8 +390,9 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     public Task<IReadOnlyList<QueueItem>> QueuedAsync(CancellationToken ct) =>
         ReadItemsAsync($"SELECT {Columns} FROM queue_item WHERE state = 'queued' ORDER BY due_at, id", null, ct);
 
-    public Task<IReadOnlyList<QueueItem>> QueuedForJobAsync(long jobId, CancellationToken ct) =>
-        ReadItemsAsync($"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND job_id = @jobId ORDER BY due_at, id", new { jobId }, ct);
+    /// <summary>The job's item that runs next: a job's queue may be long, and its API shows only this one.</summary>
+    public async Task<QueueItem?> FirstQueuedForJobAsync(long jobId, CancellationToken ct) =>
+        (await ReadItemsAsync($"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND job_id = @jobId ORDER BY due_at, id LIMIT 1", new { jobId }, ct)).FirstOrDefault();
 
     /// <summary>Items as stored, with the causes of trailing folds not yet written.</summary>
     Task<IReadOnlyList<QueueItem>> ReadItemsAsync(string sql, object? args, CancellationToken ct)

@@ -94,7 +94,7 @@ public class BuildQueueTests
         Assert.False(otherValue.Folded);
         Assert.False(otherPassword.Folded);
         Assert.False(swapped.Folded);
-        Assert.Equal(4, (await queue.QueuedForJobAsync(job.Id, Ct)).Count);
+        Assert.Equal(4, (await queue.QueuedAsync(Ct)).Count(i => i.JobId == job.Id));
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public class TrailingFoldTests
         Assert.Equal(new EnqueueResult(first.Id, Folded: true), await fold);
         Assert.Equal(3, await ShownCountAsync(queue, first.Id));
         Assert.Equal(3, (await queue.QueuedAsync(Ct)).Single().Causes.Single().Count);
-        Assert.Equal(3, (await queue.QueuedForJobAsync(job.Id, Ct)).Single().Causes.Single().Count);
+        Assert.Equal(3, (await queue.FirstQueuedForJobAsync(job.Id, Ct))!.Causes.Single().Count);
 
         release.SetResult();
         await held;
