@@ -96,7 +96,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
 
     // The fold key and the sealed values are computed by the caller, so the writer only runs SQL.
     PendingEnqueue Pending(Item job, string? key, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due) =>
-        new(job.Id, key, StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds());
+        new(job.Id, key, StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds(), time.GetUtcNow().ToUnixTimeMilliseconds());
 
     /// <summary>The items these requests queued or folded into are on disk: later folds into them may trail.</summary>
     void OnDisk(IEnumerable<PendingEnqueue> requests)
@@ -117,7 +117,8 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             Signal();
     }
 
-    sealed record PendingEnqueue(long JobId, string? Key, string? SealedValues, Cause Cause, long DueAt)
+    // Asked at ArrivedAt, the time its due time was reckoned from: an item's inQueueSince, however long the writer took.
+    sealed record PendingEnqueue(long JobId, string? Key, string? SealedValues, Cause Cause, long DueAt, long ArrivedAt)
     {
         public EnqueueResult? Result { get; set; }
         // The due time of the item it queued or folded into, as the write left it.
@@ -220,7 +221,6 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     async Task<long> ApplyEachAsync(Session s, IEnumerable<PendingEnqueue> requests)
     {
         var earliestDue = long.MaxValue;
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var waiting = WaitingItems.Of(db);
         foreach (var kind in requests.GroupBy(r => (r.JobId, r.Key)))
         {
@@ -241,7 +241,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                         break;
                     }
                     var id = await s.QueryFirstOrDefaultAsync<long?>(db.Shared ? InsertShared : Insert,
-                        new { first.JobId, DueAt = dueAt, Now = now, first.SealedValues, first.Key, Causes = Json.Write(causes) });
+                        new { first.JobId, DueAt = dueAt, Now = first.ArrivedAt, first.SealedValues, first.Key, Causes = Json.Write(causes) });
                     if (id is not { } newId)
                         continue;
                     waiting.Added(first.JobId, first.Key, newId);
@@ -291,7 +291,6 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     async Task<long> ApplyTogetherAsync(Session s, List<PendingEnqueue> requests)
     {
         var earliestDue = long.MaxValue;
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var kinds = requests.GroupBy(r => (r.JobId, r.Key)).ToList();
         var found = (await s.QueryAsync<Waiting>(
             """
@@ -346,15 +345,15 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             var created = (await s.QueryAsync<Inserted>(
                 """
                 INSERT INTO queue_item (job_id, state, due_at, in_queue_since, params, params_key, causes)
-                SELECT v.job, 'queued', v.due, @now, v.params, v.key, v.causes
-                FROM unnest(@jobs, @dues, @params, @keys, @causes) WITH ORDINALITY AS v(job, due, params, key, causes, n)
+                SELECT v.job, 'queued', v.due, v.since, v.params, v.key, v.causes
+                FROM unnest(@jobs, @dues, @sinces, @params, @keys, @causes) WITH ORDINALITY AS v(job, due, since, params, key, causes, n)
                 ORDER BY v.n
                 ON CONFLICT (job_id, (COALESCE(params_key, ''))) WHERE state = 'queued' DO NOTHING
                 RETURNING id, job_id, params_key
                 """,
                 new
                 {
-                    now,
+                    sinces = inserts.Select(i => i.Kind.First().ArrivedAt).ToArray(),
                     jobs = inserts.Select(i => i.Kind.Key.Item1).ToArray(),
                     dues = inserts.Select(i => i.DueAt).ToArray(),
                     @params = inserts.Select(i => i.Kind.First().SealedValues).ToArray(),
