@@ -325,11 +325,11 @@ public sealed partial class ConfigValidator
         return name is null ? null : new Named(new ItemEntry(name, job, authToken), f.At, nameAt);
     }
 
-    /// <summary>A trigger's Jenkins cron spec, checked with the job's name (which `H` hashes).</summary>
+    /// <summary>A trigger's Jenkins cron spec, checked with the job's name (which `H` hashes) and its `TZ=` zone, if any.</summary>
     string? Schedule(Fields triggers, string key, string? jobName)
     {
         var spec = Text(triggers, key);
-        if (spec is null || JenkinsCron.TryParse(spec, jobName ?? "", out var problem) is not null)
+        if (spec is null || JenkinsCron.TryParse(spec, jobName ?? "", TimeZoneInfo.Utc, out var problem) is not null)
             return spec;
         return Fail(triggers.Values[key].At, $"job '{jobName}': triggers.{key}: invalid cron spec {problem}");
     }

@@ -165,4 +165,38 @@ public sealed class ScmTriggerTests
         using var job = await valet.Admin().GetAsync("job/x/api/json");
         Assert.Equal(HttpStatusCode.NotFound, job.StatusCode);
     }
+
+    [Fact]
+    public async Task An_unknown_time_zone_in_a_cron_spec_stops_the_start_naming_the_job_and_the_field()
+    {
+        await using var valet = await ValetProcess.StartAsync("""
+            jobs:
+              - name: nightly
+                triggers:
+                  cron: "TZ=Europe/Atlantis\nH 2 * * *"
+            """, waitUntilReady: false);
+
+        Assert.NotEqual(0, await valet.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("job 'nightly': triggers.cron: invalid cron spec line 1: 'TZ=Europe/Atlantis': unknown time zone 'Europe/Atlantis'", valet.Output);
+        Assert.DoesNotContain("Now listening", valet.Output);
+    }
+
+    [Fact]
+    public async Task An_unknown_time_zone_sent_to_the_api_is_400_and_a_known_one_is_kept()
+    {
+        await using var valet = await ValetProcess.StartAsync("server: { quietPeriod: 0 }\n");
+
+        using var bad = await valet.Admin().PutAsync("job/x/config.json",
+            new StringContent("""{"triggers": {"pollScm": "TZ=Nowhere/Special\nH/5 * * * *"}}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("job 'x': triggers.pollScm: invalid cron spec line 1: 'TZ=Nowhere/Special': unknown time zone 'Nowhere/Special'", await bad.Content.ReadAsStringAsync());
+        using var none = await valet.Admin().GetAsync("job/x/api/json");
+        Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+
+        using var good = await valet.Admin().PutAsync("job/x/config.json",
+            new StringContent("""{"triggers": {"cron": "TZ=Asia/Kolkata\nH 9 * * 1-5"}}""", Encoding.UTF8, "application/json"));
+        Assert.True(good.IsSuccessStatusCode, $"{good.StatusCode}: {await good.Content.ReadAsStringAsync()}");
+        var config = await valet.GetJsonAsync("job/x/config.json");
+        Assert.Equal("TZ=Asia/Kolkata\nH 9 * * 1-5", config["triggers"]!["cron"]!.GetValue<string>());
+    }
 }
