@@ -7,7 +7,7 @@ using Valet.Core.Triggers;
 namespace Valet.Core.Scm;
 
 /// <summary>
-/// Runs polling runs on a bounded pool of workers, one at a time per job (<see cref="PollRequests"/>):
+/// Runs polling runs on a bounded pool of workers, one at a time per job across all servers (<see cref="PollRequests"/>):
 /// reads the remote branch head, compares it with the revision the job last built, writes the job's
 /// polling log, and asks for a build with the SCM cause when it changed or the job never built.
 /// </summary>
@@ -29,9 +29,16 @@ public sealed partial class ScmPoller(
             {
                 jobId = await requests.TakeAsync(stopping);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // The store refused the claim: look again a moment later, not in a tight loop.
+                Log.ClaimFailed(logger, e);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, CancellationToken.None);
+                continue;
             }
             try
             {
@@ -43,7 +50,32 @@ public sealed partial class ScmPoller(
             }
             finally
             {
-                requests.Done(jobId);
+                await ReleaseAsync(jobId, stopping);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives the job's claim back. Retried while the store refuses it: a claim this live server keeps
+    /// would stop the job's polling until the server stops (then another takes it over).
+    /// </summary>
+    async Task ReleaseAsync(long jobId, CancellationToken stopping)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await requests.DoneAsync(jobId, CancellationToken.None);
+                return;
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                Log.ReleaseFailed(logger, e, jobId);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), time, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                return;
             }
         }
     }
@@ -92,5 +124,11 @@ public sealed partial class ScmPoller(
     {
         [LoggerMessage(Level = LogLevel.Error, Message = "Polling job {JobId} failed")]
         public static partial void PollFailed(ILogger logger, Exception e, long jobId);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Claiming a waiting polling run failed")]
+        public static partial void ClaimFailed(ILogger logger, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Ending the polling run of job {JobId} failed; trying again")]
+        public static partial void ReleaseFailed(ILogger logger, Exception e, long jobId);
     }
 }

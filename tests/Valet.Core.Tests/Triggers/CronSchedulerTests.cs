@@ -22,7 +22,7 @@ public class CronSchedulerTests
     {
         public TempStore Store => store;
         public BuildQueue Queue { get; } = new(store.Db, store.Secrets, store.Time);
-        public PollRequests Polls { get; } = new();
+        public PollRequests Polls { get; } = new(store.Db, Valet.Core.Execution.ServerNode.ForThisProcess("test"), store.Time);
 
         public CronScheduler Scheduler(TimeProvider time) => new(store.Db, store.Items,
             new BuildRequests(Queue, new IdempotencyKeys(store.Db, time), new ServerSettings { QuietPeriod = 0 }, time, Polls), time,
@@ -126,7 +126,7 @@ public class CronSchedulerTests
 
         await f.Scheduler(f.Store.Time).TickAsync(TempStore.Start.AddMinutes(5), Ct);
 
-        Assert.Equal(1, f.Polls.Pending);
+        Assert.Equal(1, await f.Polls.PendingAsync(Ct));
         Assert.Empty(await f.QueuedAsync(job));
     }
 }
