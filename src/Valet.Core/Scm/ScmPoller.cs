@@ -1,3 +1,4 @@
+using Valet.Core.Execution;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Valet.Core.Items;
@@ -85,7 +86,7 @@ public sealed partial class ScmPoller(
     {
         if (await items.GetAsync(jobId, ct) is not { Job: { } definition } job)
             return;
-        await using var log = pollingLog.Start(jobId);
+        await using var log = pollingLog.Start(jobId, new SecretMasker(definition.Scm is { } configured ? GitUrl.Secrets(configured.Url) : []));
 
         var started = time.GetUtcNow();
         await log.LineAsync($"Started on {started:yyyy-MM-dd HH:mm:ss}Z");
@@ -94,7 +95,7 @@ public sealed partial class ScmPoller(
             await log.LineAsync("No git repository is configured; nothing to poll");
             return;
         }
-        await log.LineAsync($"Polling {scm.Url} branch {scm.Branch}");
+        await log.LineAsync($"Polling {GitUrl.Masked(scm.Url)} branch {scm.Branch}");
         var head = await git.RemoteHeadAsync(scm, home.JobDirectory(jobId), log.WriteAsync, ct);
         var last = await store.LastBuiltRevisionAsync(jobId, null, ct);
         string? reason = null;

@@ -199,4 +199,51 @@ public sealed class ScmTriggerTests
         var config = await valet.GetJsonAsync("job/x/config.json");
         Assert.Equal("TZ=Asia/Kolkata\nH 9 * * 1-5", config["triggers"]!["cron"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_password_in_the_git_url_shows_in_no_polling_log_console_api_answer_or_log_file()
+    {
+        const string Url = "http://ci-user:s3cret-7Qz@127.0.0.1:1/repo.git";
+        await using var valet = await ValetProcess.StartAsync($$"""
+            server: { quietPeriod: 0 }
+            jobs:
+              - name: private
+                authToken: secret
+                scm:
+                  git: { url: "{{Url}}", branch: main }
+                triggers:
+                  pollScm: ""
+                steps:
+                  - sh: echo never
+            """, new() { ["Logging__LogLevel__Default"] = "Trace" });
+
+        using (var poll = await valet.GetAsync("buildByToken/polling?job=private&token=secret"))
+            poll.AssertStatus(HttpStatusCode.OK);
+        var pollLog = "";
+        await ValetProcess.WaitUntilAsync(async () =>
+        {
+            using var log = await valet.Admin().GetAsync("job/private/scmPollLog");
+            pollLog = await log.Content.ReadAsStringAsync();
+            return pollLog.Contains("Done.", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), "the polling run to end");
+        using (var build = await valet.GetAsync("buildByToken/build?job=private&token=secret"))
+            Assert.Equal(HttpStatusCode.Created, build.StatusCode);
+        var run = await valet.WaitForBuildAsync("job/private/", 1);
+        var console = await valet.ConsoleAsync("job/private/", 1);
+        var job = (await valet.GetJsonAsync("job/private/api/json?depth=2")).ToJsonString();
+        var runJson = run.ToJsonString();
+        await valet.StopAsync();
+        var logs = string.Concat(Directory.EnumerateFiles(Path.Combine(valet.Home, "logs"), "*", SearchOption.AllDirectories).Select(File.ReadAllText));
+
+        // git ran with the password (its traced command line carried it, masked as it was written) and failed.
+        Assert.Contains("Polling http://ci-user:****@127.0.0.1:1/repo.git branch main", pollLog);
+        Assert.Contains("git ls-remote http://ci-user:****@127.0.0.1:1/repo.git", pollLog);
+        Assert.Contains("Could not read the head of main; no build", pollLog);
+        Assert.Equal("FAILURE", run["result"]!.GetValue<string>());
+        Assert.Contains("git remote add origin http://ci-user:****@127.0.0.1:1/repo.git", console);
+        Assert.Contains("Checkout of http://ci-user:****@127.0.0.1:1/repo.git (main) failed", console);
+        Assert.DoesNotContain("never", console.Replace("echo never", ""));
+        foreach (var (what, text) in new[] { ("polling log", pollLog), ("console", console), ("job API", job), ("run API", runJson), ("server output", valet.Output), ("log files", logs) })
+            Assert.False(text.Contains("s3cret", StringComparison.Ordinal), $"the {what} shows the password");
+    }
 }
