@@ -25,7 +25,12 @@ public static class ConfigWriter
         if (c.Parameters.Count > 0)
             o["parameters"] = new JsonArray([.. c.Parameters.Select(Parameter)]);
         if (c.Scm is { } scm)
-            o["scm"] = new JsonObject { ["git"] = new JsonObject { ["url"] = scm.Url, ["branch"] = scm.Branch } };
+        {
+            var git = new JsonObject { ["url"] = scm.Url, ["branch"] = scm.Branch };
+            if (scm.Credentials is { } credentials)
+                git["credentials"] = credentials;
+            o["scm"] = new JsonObject { ["git"] = git };
+        }
         if (c.Triggers.Count > 0)
         {
             var triggers = new JsonObject();

@@ -13,6 +13,8 @@ public sealed class GitCheckout(GitClient git, ScmStore store)
     public async Task<IReadOnlyDictionary<string, string>?> RunAsync(Build build, GitScm scm, ConsoleWriter console, CancellationToken abort)
     {
         await console.WriteLineAsync($"Checking out branch {scm.Branch} of {GitUrl.Masked(scm.Url)}");
+        if (scm.Credentials is { } credentials)
+            await console.WriteLineAsync(CredentialsNotUsed(credentials));
         var previous = await store.LastBuiltRevisionAsync(build.JobId, build.Number, CancellationToken.None);
         var checkout = await git.CheckoutAsync(scm, build.Workspace, previous, console, abort);
         if (checkout is null)
@@ -37,6 +39,13 @@ public sealed class GitCheckout(GitClient git, ScmStore store)
             variables["GIT_PREVIOUS_COMMIT"] = previous;
         return variables;
     }
+
+    /// <summary>
+    /// Said where a job names credentials: with no credentials store to look them up in, git goes on
+    /// with the server user's own, as Jenkins' git plugin goes on when a credentials id is not found.
+    /// </summary>
+    public static string CredentialsNotUsed(string id) =>
+        $"Credentials '{id}' not used: this server has no credentials store yet; git uses the server user's own credentials (SSH keys, credential helpers)";
 
     public static string FirstLine(string message) => message.Split('\n', 2)[0];
 }

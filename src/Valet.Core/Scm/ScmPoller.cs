@@ -96,6 +96,8 @@ public sealed partial class ScmPoller(
             return;
         }
         await log.LineAsync($"Polling {GitUrl.Masked(scm.Url)} branch {scm.Branch}");
+        if (scm.Credentials is { } credentials)
+            await log.LineAsync(GitCheckout.CredentialsNotUsed(credentials));
         var head = await git.RemoteHeadAsync(scm, home.JobDirectory(jobId), log.WriteAsync, ct);
         var last = await store.LastBuiltRevisionAsync(jobId, null, ct);
         string? reason = null;

@@ -246,4 +246,41 @@ public sealed class ScmTriggerTests
         foreach (var (what, text) in new[] { ("polling log", pollLog), ("console", console), ("job API", job), ("run API", runJson), ("server output", valet.Output), ("log files", logs) })
             Assert.False(text.Contains("s3cret", StringComparison.Ordinal), $"the {what} shows the password");
     }
+
+    [Fact]
+    public async Task A_credentials_reference_round_trips_through_the_api_and_builds_go_on_saying_it_is_not_used()
+    {
+        using var repo = GitRepo.Create();
+        repo.Commit("hello.txt", "hello one\n", "First commit");
+        await using var valet = await ValetProcess.StartAsync("server: { quietPeriod: 0 }\n");
+        var entry = new JsonObject
+        {
+            ["scm"] = new JsonObject { ["git"] = new JsonObject { ["url"] = repo.Url, ["branch"] = "main", ["credentials"] = "deploy-key" } },
+            ["triggers"] = new JsonObject { ["pollScm"] = "" },
+            ["steps"] = new JsonArray(new JsonObject { ["sh"] = "cat hello.txt" }),
+        }.ToJsonString();
+
+        using (var put = await valet.Admin().PutAsync("job/app/config.json", new StringContent(entry, Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        var git = (await valet.GetJsonAsync("job/app/config.json"))["scm"]!["git"]!;
+        Assert.Equal("deploy-key", git["credentials"]!.GetValue<string>());
+        var xml = await valet.Admin().GetStringAsync("job/app/config.xml");
+        Assert.Contains("<credentialsId>deploy-key</credentialsId>", xml);
+        // config.xml posted back as read keeps the reference.
+        using (var post = await valet.Admin().PostAsync("job/app/config.xml", new StringContent(xml, Encoding.UTF8, "application/xml")))
+            Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+        Assert.Equal("deploy-key", (await valet.GetJsonAsync("job/app/config.json"))["scm"]!["git"]!["credentials"]!.GetValue<string>());
+
+        using (var poll = await valet.Admin().PostAsync("job/app/polling", null))
+            Assert.Equal(HttpStatusCode.Found, poll.StatusCode);
+        var build = await valet.WaitForBuildAsync("job/app/", 1);
+
+        const string NotUsed = "Credentials 'deploy-key' not used: this server has no credentials store yet; git uses the server user's own credentials";
+        Assert.Equal("SUCCESS", build["result"]!.GetValue<string>());
+        var console = await valet.ConsoleAsync("job/app/", 1);
+        Assert.Contains(NotUsed, console);
+        Assert.Contains("hello one", console);
+        using var log = await valet.Admin().GetAsync("job/app/scmPollLog");
+        Assert.Contains(NotUsed, await log.Content.ReadAsStringAsync());
+    }
 }
