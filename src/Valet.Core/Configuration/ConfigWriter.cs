@@ -1,9 +1,13 @@
 using System.Text.Json.Nodes;
 using Valet.Core.Items;
+using Valet.Core.Scm;
 
 namespace Valet.Core.Configuration;
 
-/// <summary>An item as its entry in the config-file format (as JSON): what `config.json` answers.</summary>
+/// <summary>
+/// An item as its entry in the config-file format (as JSON): what `config.json` answers. A git URL's
+/// password shows as ****; written back unchanged, it keeps the stored one (<see cref="GitUrl.KeepPassword"/>).
+/// </summary>
 public static class ConfigWriter
 {
     public static JsonObject Entry(Item item)
@@ -26,7 +30,7 @@ public static class ConfigWriter
             o["parameters"] = new JsonArray([.. c.Parameters.Select(Parameter)]);
         if (c.Scm is { } scm)
         {
-            var git = new JsonObject { ["url"] = scm.Url, ["branch"] = scm.Branch };
+            var git = new JsonObject { ["url"] = GitUrl.Masked(scm.Url), ["branch"] = scm.Branch };
             if (scm.Credentials is { } credentials)
                 git["credentials"] = credentials;
             o["scm"] = new JsonObject { ["git"] = git };

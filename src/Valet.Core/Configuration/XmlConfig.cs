@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
 using Valet.Core.Items;
+using Valet.Core.Scm;
 
 namespace Valet.Core.Configuration;
 
@@ -410,6 +411,9 @@ public static partial class XmlConfig
         {
             Section(root, "description", d => new XElement("description", d.Description), definition, before);
         }
+        // A git URL's password shows as ****; posted back unchanged, it keeps the stored one.
+        foreach (var url in root.Elements("scm").Elements("userRemoteConfigs").Descendants("url"))
+            url.Value = GitUrl.Masked(url.Value);
         return Serialize(document);
     }
 

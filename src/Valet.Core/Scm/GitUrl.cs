@@ -1,4 +1,5 @@
 using Valet.Core.Execution;
+using Valet.Core.Items;
 
 namespace Valet.Core.Scm;
 
@@ -48,4 +49,14 @@ public static class GitUrl
         }
         return decoded == written ? [written] : [written, decoded];
     }
+
+    /// <summary>
+    /// The posted definition, with the stored URL's password where the posted URL is the stored one as
+    /// shown (`user:****@…`): a configuration read through the API and written back keeps its password.
+    /// </summary>
+    public static ItemDefinition KeepPassword(ItemDefinition posted, ItemDefinition? stored) =>
+        posted is JobDefinition { Scm: { } scm } job && stored is JobDefinition { Scm: { } before }
+            && scm.Url != before.Url && scm.Url == Masked(before.Url)
+            ? job with { Scm = scm with { Url = before.Url } }
+            : posted;
 }

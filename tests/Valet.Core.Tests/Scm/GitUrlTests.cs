@@ -1,4 +1,5 @@
 using Valet.Core.Execution;
+using Valet.Core.Items;
 using Valet.Core.Scm;
 using Xunit;
 
@@ -27,5 +28,17 @@ public sealed class GitUrlTests
         Assert.Equal("+ git fetch https://ci:****@example.com/repo.git; echo ****",
             masker.Apply("+ git fetch https://ci:p%40ss-9x@example.com/repo.git; echo p@ss-9x"));
         Assert.Empty(GitUrl.Secrets("https://example.com/repo.git"));
+    }
+
+    [Theory]
+    [InlineData("https://ci:****@example.com/repo.git", "https://ci:s3cret@example.com/repo.git")]
+    [InlineData("https://ci:other@example.com/repo.git", "https://ci:other@example.com/repo.git")]
+    [InlineData("https://ci:****@example.com/elsewhere.git", "https://ci:****@example.com/elsewhere.git")]
+    [InlineData("https://example.com/repo.git", "https://example.com/repo.git")]
+    public void A_url_written_back_as_shown_keeps_the_stored_password_and_any_other_url_is_taken_as_written(string posted, string kept)
+    {
+        var stored = new FreestyleJob { Scm = new GitScm("https://ci:s3cret@example.com/repo.git", "main") };
+        var result = GitUrl.KeepPassword(new FreestyleJob { Scm = new GitScm(posted, "main") }, stored);
+        Assert.Equal(kept, Assert.IsType<FreestyleJob>(result).Scm!.Url);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -282,5 +283,67 @@ public sealed class ScmTriggerTests
         Assert.Contains("hello one", console);
         using var log = await valet.Admin().GetAsync("job/app/scmPollLog");
         Assert.Contains(NotUsed, await log.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_git_url_password_reads_back_masked_from_config_json_and_config_xml_and_is_kept_when_they_are_written_back()
+    {
+        using var repo = GitRepo.Create();
+        repo.Commit("hello.txt", "hello one\n", "First commit");
+        // The repository over git's dumb HTTP protocol, so a URL with userinfo can be checked out; the
+        // server takes any password, so the step checks GIT_URL itself (by digest: the password must
+        // not be written into the job's own steps).
+        var served = Directory.CreateTempSubdirectory("valet-http-git-");
+        repo.Git("clone", "-q", "--bare", repo.Dir, Path.Combine(served.FullName, "repo.git"));
+        repo.Git("-C", Path.Combine(served.FullName, "repo.git"), "update-server-info");
+        using var http = Process.Start(new ProcessStartInfo("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", served.FullName])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            var serving = await http.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken) ?? "";
+            var port = System.Text.RegularExpressions.Regex.Match(serving, @"port (\d+)").Groups[1].Value;
+            var url = $"http://ci-user:s3cret-7Qz@127.0.0.1:{port}/repo.git";
+            var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(url)));
+            await using var valet = await ValetProcess.StartAsync("server: { quietPeriod: 0 }\n");
+            var entry = new JsonObject
+            {
+                ["scm"] = new JsonObject { ["git"] = new JsonObject { ["url"] = url, ["branch"] = "main" } },
+                ["triggers"] = new JsonObject { ["pollScm"] = "" },
+                ["steps"] = new JsonArray(new JsonObject { ["sh"] = $"test \"$(printf %s \"$GIT_URL\" | sha256sum | cut -d' ' -f1)\" = {digest}\necho url as configured\ncat hello.txt" }),
+            }.ToJsonString();
+            using (var put = await valet.Admin().PutAsync("job/app/config.json", new StringContent(entry, Encoding.UTF8, "application/json")))
+                Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+
+            var json = await valet.Admin().GetStringAsync("job/app/config.json");
+            var xml = await valet.Admin().GetStringAsync("job/app/config.xml");
+            Assert.Contains($"http://ci-user:****@127.0.0.1:{port}/repo.git", json);
+            Assert.Contains($"<url>http://ci-user:****@127.0.0.1:{port}/repo.git</url>", xml);
+            using (var again = await valet.Admin().PutAsync("job/app/config.json", new StringContent(json, Encoding.UTF8, "application/json")))
+                Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+            using (var post = await valet.Admin().PostAsync("job/app/config.xml", new StringContent(xml, Encoding.UTF8, "application/xml")))
+                Assert.Equal(HttpStatusCode.OK, post.StatusCode);
+            var xmlAgain = await valet.Admin().GetStringAsync("job/app/config.xml");
+
+            using (var poll = await valet.Admin().PostAsync("job/app/polling", null))
+                Assert.Equal(HttpStatusCode.Found, poll.StatusCode);
+            var build = await valet.WaitForBuildAsync("job/app/", 1);
+            var console = await valet.ConsoleAsync("job/app/", 1);
+
+            Assert.True(build["result"]!.GetValue<string>() == "SUCCESS", console);
+            // sh -e: the digest check passed, or the build would have failed before these lines.
+            Assert.Contains("\nurl as configured\n", console);
+            Assert.Contains("\nhello one\n", console);
+            foreach (var text in new[] { json, xml, xmlAgain, console })
+                Assert.DoesNotContain("s3cret", text);
+        }
+        finally
+        {
+            http.Kill(entireProcessTree: true);
+            await http.WaitForExitAsync(CancellationToken.None);
+            served.Delete(recursive: true);
+        }
     }
 }
