@@ -76,18 +76,27 @@ public sealed class PollRequests
         return state is not null;
     }
 
+    const string Claimable = """
+        r.state = 'waiting'
+           OR (r.server_id <> @Id AND NOT EXISTS (SELECT 1 FROM server_node n WHERE n.id = r.server_id AND n.heartbeat_at >= @alive))
+        """;
+
     /// <summary>Claims the job waiting longest, or one a dead server was polling; null when there is none.</summary>
-    public Task<long?> TryClaimAsync(CancellationToken ct) =>
-        db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long?>(
+    public async Task<long?> TryClaimAsync(CancellationToken ct)
+    {
+        var args = new { node.Id, alive = Now - (long)ServerHeartbeat.DeadAfter.TotalMilliseconds };
+        // An idle server looks every few seconds: a read, so that finding nothing writes nothing.
+        if (!await db.ReadAsync(s => s.ExecuteScalarAsync<bool>($"SELECT EXISTS (SELECT 1 FROM scm_poll_request r WHERE {Claimable})", args), ct))
+            return null;
+        return await db.WriteAsync(s => s.QueryFirstOrDefaultAsync<long?>(
             $"""
             UPDATE scm_poll_request SET state = 'running', server_id = @Id
             WHERE job_id = (
-                SELECT job_id FROM scm_poll_request r
-                WHERE r.state = 'waiting'
-                   OR (r.server_id <> @Id AND NOT EXISTS (SELECT 1 FROM server_node n WHERE n.id = r.server_id AND n.heartbeat_at >= @alive))
+                SELECT job_id FROM scm_poll_request r WHERE {Claimable}
                 ORDER BY r.requested_at, r.job_id LIMIT 1 {db.Dialect.SkipLocked})
             RETURNING job_id
-            """, new { node.Id, alive = Now - (long)ServerHeartbeat.DeadAfter.TotalMilliseconds }), ct);
+            """, args), ct);
+    }
 
     /// <summary>The next job to poll, once this server claimed it; it stays claimed until <see cref="DoneAsync"/>.</summary>
     public async Task<long> TakeAsync(CancellationToken ct)
