@@ -167,6 +167,14 @@ public sealed class JenkinsCronTests
         Assert.False(cron.Matches(Utc("2026-01-05T09:00")));
     }
 
+    [Theory]
+    [InlineData("TZ=Asia/Kolkata\n0 9 * * *", "2026-01-06T03:30")]
+    [InlineData("TZ=Asia/Kathmandu\n0 9 * * *", "2026-01-06T03:15")]
+    [InlineData("TZ=Pacific/Kiritimati\n0 0 1 * *", "2026-01-31T10:00")]
+    [InlineData("TZ=UTC\n0 12 * * *", "2026-01-05T12:00")]
+    public void Zones_with_part_hour_offsets_and_far_from_utc_fire_on_their_wall_clock(string spec, string expected) =>
+        Assert.Equal(Utc(expected), JenkinsCron.Parse(spec, "job", Tokyo).Next(Monday));
+
     [Fact]
     public void A_local_minute_skipped_when_clocks_go_forward_does_not_fire()
     {
