@@ -73,7 +73,7 @@ public sealed partial class ConfigValidator
         ["name", "type", "description", "disabled", "concurrent", "quietPeriod", "authToken", "parameters", "scm", "triggers", "steps", "script", "scriptPath", "permissions"];
     static readonly string[] ParameterKeys = ["type", "name", "default", "description", "trim", "choices"];
     static readonly string[] ScmKeys = ["git"];
-    static readonly string[] GitKeys = ["url", "branch"];
+    static readonly string[] GitKeys = ["url", "branch", "credentials"];
     static readonly string[] TriggerKeys = ["pollScm", "cron"];
     static readonly string[] StepKeys = ["sh"];
 
@@ -91,6 +91,10 @@ public sealed partial class ConfigValidator
 
     [GeneratedRegex(@"^[A-Za-z0-9._-]{1,64}\z")]
     private static partial Regex UserId();
+
+    // Jenkins' rule for credentials ids, bounded.
+    [GeneratedRegex(@"^[A-Za-z0-9_.-]{1,256}\z")]
+    private static partial Regex CredentialsId();
 
     void Error(SourceLocation at, string message) => errors.Add(new ConfigError(at, message));
 
@@ -325,11 +329,11 @@ public sealed partial class ConfigValidator
         return name is null ? null : new Named(new ItemEntry(name, job, authToken), f.At, nameAt);
     }
 
-    /// <summary>A trigger's Jenkins cron spec, checked with the job's name (which `H` hashes).</summary>
+    /// <summary>A trigger's Jenkins cron spec, checked with the job's name (which `H` hashes) and its `TZ=` zone, if any.</summary>
     string? Schedule(Fields triggers, string key, string? jobName)
     {
         var spec = Text(triggers, key);
-        if (spec is null || JenkinsCron.TryParse(spec, jobName ?? "", out var problem) is not null)
+        if (spec is null || JenkinsCron.TryParse(spec, jobName ?? "", TimeZoneInfo.Utc, out var problem) is not null)
             return spec;
         return Fail(triggers.Values[key].At, $"job '{jobName}': triggers.{key}: invalid cron spec {problem}");
     }
@@ -468,7 +472,11 @@ public sealed partial class ConfigValidator
         var branch = Text(git, "branch") ?? "main";
         if (branch.Trim().Length == 0)
             branch = Fail(git.Values["branch"].At, "must not be empty");
-        return url is null || branch is null ? null : new GitScm(url, branch);
+        var credentials = Text(git, "credentials");
+        if (credentials is not null && !CredentialsId().IsMatch(credentials))
+            credentials = Fail(git.Values["credentials"].At,
+                $"'{credentials}' is not a credentials id (1-256 letters, digits, '_', '.' or '-'): it names credentials in a store, it is not a secret");
+        return url is null || branch is null ? null : new GitScm(url, branch, credentials);
     }
 
     string? Step(ConfigNode node)

@@ -1,9 +1,13 @@
 using System.Text.Json.Nodes;
 using Valet.Core.Items;
+using Valet.Core.Scm;
 
 namespace Valet.Core.Configuration;
 
-/// <summary>An item as its entry in the config-file format (as JSON): what `config.json` answers.</summary>
+/// <summary>
+/// An item as its entry in the config-file format (as JSON): what `config.json` answers. A git URL's
+/// password shows as ****; written back unchanged, it keeps the stored one (<see cref="GitUrl.KeepPassword"/>).
+/// </summary>
 public static class ConfigWriter
 {
     public static JsonObject Entry(Item item)
@@ -25,7 +29,12 @@ public static class ConfigWriter
         if (c.Parameters.Count > 0)
             o["parameters"] = new JsonArray([.. c.Parameters.Select(Parameter)]);
         if (c.Scm is { } scm)
-            o["scm"] = new JsonObject { ["git"] = new JsonObject { ["url"] = scm.Url, ["branch"] = scm.Branch } };
+        {
+            var git = new JsonObject { ["url"] = GitUrl.Masked(scm.Url), ["branch"] = scm.Branch };
+            if (scm.Credentials is { } credentials)
+                git["credentials"] = credentials;
+            o["scm"] = new JsonObject { ["git"] = git };
+        }
         if (c.Triggers.Count > 0)
         {
             var triggers = new JsonObject();

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using System.Xml;
 using System.Xml.Linq;
 using Valet.Core.Items;
+using Valet.Core.Scm;
 
 namespace Valet.Core.Configuration;
 
@@ -284,7 +285,9 @@ public static partial class XmlConfig
                 Kept.Add(PathOf(scm));
                 return;
             }
-            var url = scm.Element("userRemoteConfigs")?.Elements().Select(r => r.Element("url")).FirstOrDefault(u => u is not null);
+            var remote = scm.Element("userRemoteConfigs")?.Elements().FirstOrDefault(r => r.Element("url") is not null);
+            var url = remote?.Element("url");
+            var credentials = remote?.Element("credentialsId") is { } id && id.Value.Trim().Length > 0 ? id : null;
             var branch = scm.Element("branches")?.Elements().Select(b => b.Element("name")).FirstOrDefault(n => n is not null);
             foreach (var e in scm.Elements().Where(e => e.Name.LocalName is not ("userRemoteConfigs" or "branches") && !GitBoilerplate.Contains(e.Name.LocalName)))
                 Kept.Add(PathOf(e));
@@ -296,6 +299,8 @@ public static partial class XmlConfig
                 var name = branch.Value.Trim();
                 git.Add(Entry("branch", branch, Scalar(branch, name.StartsWith("*/", StringComparison.Ordinal) ? name[2..] : name)));
             }
+            if (credentials is not null)
+                git.Add(Entry("credentials", credentials, Scalar(credentials, credentials.Value.Trim())));
             entries.Add(Entry("scm", scm, new ConfigMapping(At(scm), [Entry("git", scm, new ConfigMapping(At(scm), git))])));
         }
 
@@ -406,6 +411,9 @@ public static partial class XmlConfig
         {
             Section(root, "description", d => new XElement("description", d.Description), definition, before);
         }
+        // A git URL's password shows as ****; posted back unchanged, it keeps the stored one.
+        foreach (var url in root.Elements("scm").Elements("userRemoteConfigs").Descendants("url"))
+            url.Value = GitUrl.Masked(url.Value);
         return Serialize(document);
     }
 
@@ -507,7 +515,8 @@ public static partial class XmlConfig
         ? new XElement("scm", new XAttribute("class", NullScmClass))
         : new XElement("scm", new XAttribute("class", GitScmClass),
             new XElement("configVersion", "2"),
-            new XElement("userRemoteConfigs", new XElement("hudson.plugins.git.UserRemoteConfig", new XElement("url", scm.Url))),
+            new XElement("userRemoteConfigs", new XElement("hudson.plugins.git.UserRemoteConfig", new XElement("url", scm.Url),
+                scm.Credentials is { } credentials ? new XElement("credentialsId", credentials) : null)),
             new XElement("branches", new XElement("hudson.plugins.git.BranchSpec", new XElement("name", "*/" + scm.Branch))));
 
     static XElement Triggers(IReadOnlyList<TriggerDefinition> triggers) => new("triggers", triggers.Select(t => t switch

@@ -15,7 +15,8 @@ public sealed class BuildRun(Build build, Item job, ValetHome home, ConsoleLogs 
     /// <summary>Runs the build; <paramref name="abortedBy"/> names who stopped it once <paramref name="abort"/> is cancelled.</summary>
     public async Task<string> RunAsync(CancellationToken abort, Func<string?> abortedBy)
     {
-        var masker = new SecretMasker((build.Parameters ?? []).Where(p => p.IsSecret).Select(p => p.Value));
+        var masker = new SecretMasker((build.Parameters ?? []).Where(p => p.IsSecret).Select(p => p.Value)
+            .Concat(job.Job?.Scm is { } scm ? GitUrl.Secrets(scm.Url) : []));
         // Disposed before the result is recorded: a finished build's console is whole on every server.
         await using var console = consoles.Create(build.JobId, build.Number, masker);
         foreach (var cause in build.Causes)

@@ -21,7 +21,13 @@ public sealed record ParameterDefinition
     };
 }
 
-public sealed record GitScm(string Url, string Branch);
+/// <summary>A job's git repository and branch.</summary>
+/// <param name="Credentials">
+/// The id of credentials in a credentials store (Jenkins' `credentialsId`): a reference, never a secret.
+/// Valet has no credentials store yet, so it is kept and shown but not used: git runs with the server
+/// user's own credentials (SSH keys, credential helpers), and the console and polling log say so.
+/// </param>
+public sealed record GitScm(string Url, string Branch, string? Credentials = null);
 
 /// <summary>What an item is configured to be: the config file's entry, without its name and token.</summary>
 public abstract record ItemDefinition

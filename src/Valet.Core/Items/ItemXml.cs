@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Valet.Core.Configuration;
+using Valet.Core.Scm;
 using Valet.Core.Security;
 using Valet.Core.Storage;
 using Valet.Core.Triggers;
@@ -74,7 +75,7 @@ public sealed class ItemXml(Database db, ItemStore items, JobTokens tokens, Inst
             var existing = await items.FindAsync(s, fullName);
             if (create && existing is not null)
                 return new Saved(Outcome.NameTaken, existing, $"an item named '{existing.FullName}' already exists", kept);
-            var definition = existing is null ? entry.Definition : entry.Definition with { Permissions = existing.Definition.Permissions };
+            var definition = existing is null ? entry.Definition : GitUrl.KeepPassword(entry.Definition, existing.Definition) with { Permissions = existing.Definition.Permissions };
             var (outcome, item) = await items.SaveAsync(s, fullName, definition, null, createParents: false);
             if (outcome is not (ItemStore.SaveOutcome.Created or ItemStore.SaveOutcome.Updated))
             {

@@ -10,7 +10,8 @@ namespace Valet.Core.Scm;
 /// <summary>
 /// The git command line through <see cref="ProcessRunner"/>: it acts like the user's git (SSH keys,
 /// credential helpers, http and file URLs), is killed like a step on abort, and its trace goes to the
-/// console or the polling log. URL and branch reach the script as variables, never spliced into it.
+/// console or the polling log. URL and branch reach the script as variables, never spliced into it;
+/// the script's trace shows the URL, so its readers mask the URL's password (<see cref="GitUrl"/>).
 /// </summary>
 public sealed partial class GitClient(ProcessRunner processes, IOptions<ExecutorOptions> options)
 {
@@ -74,7 +75,7 @@ public sealed partial class GitClient(ProcessRunner processes, IOptions<Executor
             var revision = (await File.ReadAllTextAsync(revisionFile, CancellationToken.None)).Trim();
             var logFile = Path.Combine(scratch, "log");
             var changes = File.Exists(logFile) ? ParseLog(await File.ReadAllTextAsync(logFile, CancellationToken.None)) : [];
-            return new ScmRevision(scm.Url, scm.Branch, revision, previous, changes);
+            return new ScmRevision(GitUrl.Masked(scm.Url), scm.Branch, revision, previous, changes);
         }
         finally
         {

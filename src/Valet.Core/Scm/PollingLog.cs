@@ -1,4 +1,5 @@
 using System.Text;
+using Valet.Core.Execution;
 using Valet.Core.Storage;
 
 namespace Valet.Core.Scm;
@@ -18,16 +19,16 @@ public sealed class PollingLog(Database db, ValetHome home)
 
     string FilePath(long jobId) => FilePath(home, jobId);
 
-    /// <summary>A polling run's part of the log; stored whole once disposed.</summary>
-    public Run Start(long jobId)
+    /// <summary>A polling run's part of the log, its lines masked by <paramref name="masker"/>; stored whole once disposed.</summary>
+    public Run Start(long jobId, SecretMasker masker)
     {
         if (db.Shared)
-            return new Run(new MemoryStream(), text => StoreAsync(jobId, text));
+            return new Run(new MemoryStream(), masker, text => StoreAsync(jobId, text));
         var path = FilePath(jobId);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         if (File.Exists(path) && new FileInfo(path).Length > Limit)
             File.Delete(path);
-        return new Run(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), null);
+        return new Run(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite), masker, null);
     }
 
     Task StoreAsync(long jobId, string text) => db.WriteAsync(s => s.ExecuteAsync(
@@ -53,14 +54,40 @@ public sealed class PollingLog(Database db, ValetHome home)
         await f.CopyToAsync(destination, ct);
     }
 
-    public sealed class Run(Stream target, Func<string, Task>? store) : IAsyncDisposable
+    /// <summary>
+    /// Writes whole lines, each masked: git's output arrives in pieces that may split a secret, so a
+    /// piece without its line's end waits for the rest.
+    /// </summary>
+    public sealed class Run(Stream target, SecretMasker masker, Func<string, Task>? store) : IAsyncDisposable
     {
-        public async Task WriteAsync(ReadOnlyMemory<byte> bytes) => await target.WriteAsync(bytes, CancellationToken.None);
+        readonly MemoryStream partial = new();
+
+        public async Task WriteAsync(ReadOnlyMemory<byte> bytes)
+        {
+            var span = bytes;
+            while (span.Span.IndexOf((byte)'\n') is var end and >= 0)
+            {
+                partial.Write(span.Span[..(end + 1)]);
+                span = span[(end + 1)..];
+                await FlushAsync();
+            }
+            partial.Write(span.Span);
+        }
+
+        async Task FlushAsync()
+        {
+            if (partial.Length == 0)
+                return;
+            var line = masker.IsEmpty ? partial.ToArray() : Encoding.UTF8.GetBytes(masker.Apply(Encoding.UTF8.GetString(partial.ToArray())));
+            partial.SetLength(0);
+            await target.WriteAsync(line, CancellationToken.None);
+        }
 
         public Task LineAsync(string text) => WriteAsync(Encoding.UTF8.GetBytes(text + "\n"));
 
         public async ValueTask DisposeAsync()
         {
+            await FlushAsync();
             await target.DisposeAsync();
             if (store is not null && target is MemoryStream run && run.ToArray() is { Length: > 0 } bytes)
                 await store(Encoding.UTF8.GetString(bytes));

@@ -1,3 +1,4 @@
+using Valet.Core.Execution;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Valet.Core.Items;
@@ -7,7 +8,7 @@ using Valet.Core.Triggers;
 namespace Valet.Core.Scm;
 
 /// <summary>
-/// Runs polling runs on a bounded pool of workers, one at a time per job (<see cref="PollRequests"/>):
+/// Runs polling runs on a bounded pool of workers, one at a time per job across all servers (<see cref="PollRequests"/>):
 /// reads the remote branch head, compares it with the revision the job last built, writes the job's
 /// polling log, and asks for a build with the SCM cause when it changed or the job never built.
 /// </summary>
@@ -29,9 +30,16 @@ public sealed partial class ScmPoller(
             {
                 jobId = await requests.TakeAsync(stopping);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // The store refused the claim: look again a moment later, not in a tight loop.
+                Log.ClaimFailed(logger, e);
+                await Task.Delay(TimeSpan.FromSeconds(1), time, CancellationToken.None);
+                continue;
             }
             try
             {
@@ -43,7 +51,32 @@ public sealed partial class ScmPoller(
             }
             finally
             {
-                requests.Done(jobId);
+                await ReleaseAsync(jobId, stopping);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives the job's claim back. Retried while the store refuses it: a claim this live server keeps
+    /// would stop the job's polling until the server stops (then another takes it over).
+    /// </summary>
+    async Task ReleaseAsync(long jobId, CancellationToken stopping)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await requests.DoneAsync(jobId, CancellationToken.None);
+                return;
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                Log.ReleaseFailed(logger, e, jobId);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), time, CancellationToken.None);
+            }
+            catch (Exception)
+            {
+                return;
             }
         }
     }
@@ -53,7 +86,7 @@ public sealed partial class ScmPoller(
     {
         if (await items.GetAsync(jobId, ct) is not { Job: { } definition } job)
             return;
-        await using var log = pollingLog.Start(jobId);
+        await using var log = pollingLog.Start(jobId, new SecretMasker(definition.Scm is { } configured ? GitUrl.Secrets(configured.Url) : []));
 
         var started = time.GetUtcNow();
         await log.LineAsync($"Started on {started:yyyy-MM-dd HH:mm:ss}Z");
@@ -62,7 +95,9 @@ public sealed partial class ScmPoller(
             await log.LineAsync("No git repository is configured; nothing to poll");
             return;
         }
-        await log.LineAsync($"Polling {scm.Url} branch {scm.Branch}");
+        await log.LineAsync($"Polling {GitUrl.Masked(scm.Url)} branch {scm.Branch}");
+        if (scm.Credentials is { } credentials)
+            await log.LineAsync(GitCheckout.CredentialsNotUsed(credentials));
         var head = await git.RemoteHeadAsync(scm, home.JobDirectory(jobId), log.WriteAsync, ct);
         var last = await store.LastBuiltRevisionAsync(jobId, null, ct);
         string? reason = null;
@@ -92,5 +127,11 @@ public sealed partial class ScmPoller(
     {
         [LoggerMessage(Level = LogLevel.Error, Message = "Polling job {JobId} failed")]
         public static partial void PollFailed(ILogger logger, Exception e, long jobId);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Claiming a waiting polling run failed")]
+        public static partial void ClaimFailed(ILogger logger, Exception e);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Ending the polling run of job {JobId} failed; trying again")]
+        public static partial void ReleaseFailed(ILogger logger, Exception e, long jobId);
     }
 }

@@ -47,6 +47,7 @@ public static class MoveToPostgres
         ["sign_in_session"] = "sign-in sessions: people sign in again after the move",
         [ConsoleChunkTable] = "consoles are files on SQLite; on PostgreSQL this table is filled from them",
         [PollLogTable] = "polling logs are files on SQLite; on PostgreSQL this table is filled from them",
+        ["scm_poll_request"] = "polling runs waiting at the move: a schedule or a push hook asks again, and the first poll after the move builds what changed",
         ["server_node"] = "each server registers itself when it starts; a build of a server not registered is ended by the heartbeat",
     };
 

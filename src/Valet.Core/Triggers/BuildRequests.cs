@@ -157,10 +157,10 @@ public sealed class BuildRequests(BuildQueue queue, IdempotencyKeys idempotency,
             var first = await idempotency.RecordOnceAsync(job.Id, key, scheduled, ct);
             // Only the first use of the key polls; a concurrent repeat gets its answer replayed.
             if (first is not BuildOutcome.Replayed)
-                polls.Request(job.Id);
+                await polls.RequestAsync(job.Id, ct);
             return first;
         }
-        polls.Request(job.Id);
+        await polls.RequestAsync(job.Id, ct);
         return scheduled;
     }
 }

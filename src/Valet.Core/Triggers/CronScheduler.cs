@@ -9,7 +9,7 @@ namespace Valet.Core.Triggers;
 
 /// <summary>
 /// Fires jobs' `cron` (a build, "Started by timer") and `pollScm` (a polling run) schedules a moment
-/// after each matching minute begins, from the first whole minute after start-up. Each job's minute is
+/// after each matching minute begins (read in the clock's local zone or the spec's `TZ=`), from the first whole minute after start-up. Each job's minute is
 /// claimed by inserting its row in schedule_tick, and only the insert that succeeds fires: a restart,
 /// a clock set back, or another server on the same database never fires a minute twice.
 /// </summary>
@@ -104,7 +104,7 @@ public sealed partial class CronScheduler(Database db, ItemStore items, BuildReq
 
     // Specs were validated with the configuration; one that still fails to parse never fires.
     JenkinsCron? Cron(string job, string spec) =>
-        parsed.GetOrAdd((job, spec), key => JenkinsCron.TryParse(key.Spec, key.Job, out _) is { IsEmpty: false } c ? c : null);
+        parsed.GetOrAdd((job, spec), key => JenkinsCron.TryParse(key.Spec, key.Job, time.LocalTimeZone, out _) is { IsEmpty: false } c ? c : null);
 
     static partial class Log
     {

@@ -10,7 +10,14 @@ namespace Valet.Core.Triggers;
 /// `*`, `n`, `a-b`, `H` or `H(a-b)`, optionally `/step`, or one of the @aliases. `H` is a value spread
 /// by a stable hash of the job's full name, so jobs with the same spec do not all fire at once; the
 /// hash is SHA-256, not string.GetHashCode, because the minute must survive a restart. Like Jenkins,
-/// day of month and day of week must both match. Times are UTC.
+/// day of month and day of week must both match.
+/// <para>
+/// A spec is read in the server's local time zone, or in the zone a first line `TZ=Area/City` names
+/// (an IANA id, as Jenkins takes). Fields match the wall clock of that zone, checked on each real
+/// minute: a local minute that a daylight-saving change skips does not exist, so it does not fire
+/// (`30 2 * * *` has no 02:30 on the spring-forward day); a local minute that happens twice when
+/// clocks go back fires the first time only, so a nightly build never runs twice in one night.
+/// </para>
 /// </summary>
 public sealed class JenkinsCron
 {
@@ -35,20 +42,41 @@ public sealed class JenkinsCron
     // One bit set per allowed value, per line; day-of-week 7 is folded into 0.
     readonly List<ulong[]> schedules;
 
-    JenkinsCron(List<ulong[]> schedules) => this.schedules = schedules;
+    JenkinsCron(List<ulong[]> schedules, TimeZoneInfo zone)
+    {
+        this.schedules = schedules;
+        Zone = zone;
+    }
 
     /// <summary>True when the spec has no schedule line ("poll only when asked").</summary>
     public bool IsEmpty => schedules.Count == 0;
 
-    /// <summary>Parses <paramref name="spec"/> for the job <paramref name="jobName"/> (whose name seeds `H`); null with a reason when invalid.</summary>
-    public static JenkinsCron? TryParse(string spec, string jobName, out string? problem)
+    /// <summary>The zone whose wall clock the fields are read in: the `TZ=` line's, else the server's.</summary>
+    public TimeZoneInfo Zone { get; }
+
+    /// <summary>
+    /// Parses <paramref name="spec"/> for the job <paramref name="jobName"/> (whose name seeds `H`), read in
+    /// <paramref name="serverZone"/> unless a `TZ=` line names another; null with a reason when invalid.
+    /// </summary>
+    public static JenkinsCron? TryParse(string spec, string jobName, TimeZoneInfo serverZone, out string? problem)
     {
         problem = null;
         var schedules = new List<ulong[]>();
+        var zone = serverZone;
         var lines = spec.Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
             var line = lines[i].Trim();
+            if (line.StartsWith("TZ=", StringComparison.Ordinal))
+            {
+                var zoneProblem = i > 0 ? "TZ= is allowed only on the first line" : FindZone(line[3..].Trim(), out zone);
+                if (zoneProblem is not null)
+                {
+                    problem = lines.Length > 1 ? $"line {i + 1}: '{line}': {zoneProblem}" : $"'{line}': {zoneProblem}";
+                    return null;
+                }
+                continue;
+            }
             if (line.Length == 0 || line.StartsWith('#'))
                 continue;
             var parsed = ParseLine(line, jobName, out var lineProblem);
@@ -59,11 +87,29 @@ public sealed class JenkinsCron
             }
             schedules.Add(parsed);
         }
-        return new JenkinsCron(schedules);
+        return new JenkinsCron(schedules, zone!);
     }
 
-    public static JenkinsCron Parse(string spec, string jobName) =>
-        TryParse(spec, jobName, out var problem) ?? throw new FormatException(problem);
+    /// <summary>Parses a spec known to be valid; read in <paramref name="serverZone"/> (UTC when not given) unless it names a zone.</summary>
+    public static JenkinsCron Parse(string spec, string jobName, TimeZoneInfo? serverZone = null) =>
+        TryParse(spec, jobName, serverZone ?? TimeZoneInfo.Utc, out var problem) ?? throw new FormatException(problem);
+
+    /// <summary>The zone an IANA id (or another id the system knows) names; a reason when there is none.</summary>
+    static string? FindZone(string id, out TimeZoneInfo? zone)
+    {
+        zone = null;
+        if (id.Length == 0)
+            return "TZ= needs a time zone id (an IANA id such as Europe/London)";
+        try
+        {
+            zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+            return null;
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return $"unknown time zone '{id}' (expected an IANA id such as Europe/London)";
+        }
+    }
 
     static ulong[]? ParseLine(string line, string jobName, out string? problem)
     {
@@ -184,10 +230,20 @@ public sealed class JenkinsCron
         return BitConverter.ToUInt32(digest, field * 4);
     }
 
-    /// <summary>Whether the minute that starts at <paramref name="minute"/> (UTC) matches a line of the spec.</summary>
+    /// <summary>
+    /// Whether the minute that starts at <paramref name="minute"/> fires: its wall-clock time in <see cref="Zone"/>
+    /// matches a line, and it is not the second pass of a local hour repeated when clocks go back.
+    /// </summary>
     public bool Matches(DateTimeOffset minute)
     {
-        var t = minute.UtcDateTime;
+        var offset = Zone.GetUtcOffset(minute);
+        if (Zone.IsAmbiguousTime(minute) && offset != Zone.GetAmbiguousTimeOffsets(minute).Max())
+            return false;
+        return MatchesWallClock(minute.ToOffset(offset).DateTime);
+    }
+
+    bool MatchesWallClock(DateTime t)
+    {
         foreach (var b in schedules)
         {
             if (Has(b[0], t.Minute) && Has(b[1], t.Hour) && Has(b[2], t.Day) && Has(b[3], t.Month) && Has(b[4], (int)t.DayOfWeek))
@@ -198,27 +254,40 @@ public sealed class JenkinsCron
 
     static bool Has(ulong bits, int value) => (bits & (1UL << value)) != 0;
 
-    /// <summary>The first matching minute strictly after <paramref name="after"/>, within five years; null when none.</summary>
+    /// <summary>The first minute that fires strictly after <paramref name="after"/>, within five years; null when none.</summary>
     public DateTimeOffset? Next(DateTimeOffset after)
     {
         if (IsEmpty)
             return null;
         var utc = after.UtcDateTime;
-        var t = new DateTime(utc.Year, utc.Month, utc.Day, utc.Hour, utc.Minute, 0, DateTimeKind.Utc).AddMinutes(1);
+        var t = new DateTimeOffset(new DateTime(utc.Year, utc.Month, utc.Day, utc.Hour, utc.Minute, 0, DateTimeKind.Utc)).AddMinutes(1);
         var end = t.AddYears(5);
         while (t < end)
         {
-            var m = new DateTimeOffset(t);
-            if (!schedules.Any(b => Has(b[3], t.Month)))
-                t = new DateTime(t.Year, t.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
-            else if (!schedules.Any(b => Has(b[3], t.Month) && Has(b[2], t.Day) && Has(b[4], (int)t.DayOfWeek)))
-                t = t.Date.AddDays(1);
-            else if (!schedules.Any(b => Has(b[3], t.Month) && Has(b[2], t.Day) && Has(b[4], (int)t.DayOfWeek) && Has(b[1], t.Hour)))
-                t = new DateTime(t.Year, t.Month, t.Day, t.Hour, 0, 0, DateTimeKind.Utc).AddHours(1);
-            else if (Matches(m))
-                return m;
+            var offset = Zone.GetUtcOffset(t);
+            var local = t.ToOffset(offset).DateTime;
+            // Whole months, days and hours that cannot match are skipped by their wall-clock length.
+            DateTime target;
+            if (!schedules.Any(b => Has(b[3], local.Month)))
+                target = new DateTime(local.Year, local.Month, 1).AddMonths(1);
+            else if (!schedules.Any(b => Has(b[3], local.Month) && Has(b[2], local.Day) && Has(b[4], (int)local.DayOfWeek)))
+                target = local.Date.AddDays(1);
+            else if (!schedules.Any(b => Has(b[3], local.Month) && Has(b[2], local.Day) && Has(b[4], (int)local.DayOfWeek) && Has(b[1], local.Hour)))
+                target = new DateTime(local.Year, local.Month, local.Day, local.Hour, 0, 0).AddHours(1);
+            else if (Matches(t))
+                return t;
             else
+            {
                 t = t.AddMinutes(1);
+                continue;
+            }
+            // Where clocks go forward inside the skip, wall time runs ahead of real time: skip less by as much,
+            // so no minute that exists is passed over; the loop walks on from wherever it lands.
+            var skip = target - local;
+            var ahead = Zone.GetUtcOffset(t + skip) - offset;
+            if (ahead > TimeSpan.Zero)
+                skip -= ahead;
+            t += skip < TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : skip;
         }
         return null;
     }

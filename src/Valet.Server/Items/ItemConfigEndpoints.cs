@@ -5,6 +5,7 @@ using Valet.Core.Configuration;
 using Valet.Core.Execution;
 using Valet.Core.Items;
 using Valet.Core.Queue;
+using Valet.Core.Scm;
 using Valet.Core.Security;
 using Valet.Core.Storage;
 using Valet.Server.Hosting;
@@ -75,7 +76,8 @@ public static class ItemConfigEndpoints
         if (item is not null && item.IsFolder != (entry.Definition is Folder))
             return Http.Error(400, "bad-config", $"{fullName} is a {(item.IsFolder ? "folder" : "job")}; an item's type cannot change");
 
-        var (outcome, saved) = await db.WriteAsync(s => items.SaveAsync(s, fullName, entry.Definition, null, createParents: false), ct);
+        var definition = GitUrl.KeepPassword(entry.Definition, item?.Definition);
+        var (outcome, saved) = await db.WriteAsync(s => items.SaveAsync(s, fullName, definition, null, createParents: false), ct);
         return outcome switch
         {
             ItemStore.SaveOutcome.Created => Http.Empty(201, Http.BaseUrl(context) + saved!.UrlPath),

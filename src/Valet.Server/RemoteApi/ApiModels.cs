@@ -245,7 +245,7 @@ public sealed class ApiModels(TimeProvider time)
         var branch = new ApiObject("hudson.plugins.git.Branch").Add("SHA1", scm.Revision, 3).Add("name", "origin/" + scm.Branch, 3);
         return new ApiObject("hudson.plugins.git.util.BuildData")
             .Add("lastBuiltRevision", new ApiObject("hudson.plugins.git.Revision").Add("SHA1", scm.Revision, 3).Add("branch", new List<object?> { branch }, 3), 2)
-            .Add("remoteUrls", new List<object?> { scm.Url }, 2)
+            .Add("remoteUrls", new List<object?> { GitUrl.Masked(scm.Url) }, 2)
             .Add("scmName", "", 2);
     }
 

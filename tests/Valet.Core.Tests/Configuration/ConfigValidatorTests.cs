@@ -265,4 +265,25 @@ public sealed class ConfigValidatorTests
         var error = Assert.Single(JsonErrors("""{"triggers": {"pollScm": "H H H"}}"""));
         Assert.Contains("job 'team/app': triggers.pollScm: invalid cron spec 'H H H': expected 5 fields", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_git_credentials_reference_is_kept_and_written_back()
+    {
+        var entry = JsonEntry("""{"scm": {"git": {"url": "git@example.com:team/app.git", "branch": "main", "credentials": "deploy-key.prod_1"}}}""");
+
+        var job = Assert.IsType<FreestyleJob>(entry.Definition);
+        Assert.Equal(new GitScm("git@example.com:team/app.git", "main", "deploy-key.prod_1"), job.Scm);
+        var written = ConfigWriter.Entry(new Item(1, null, "app", "team/app", job, null, 1));
+        Assert.Equal("""{"url":"git@example.com:team/app.git","branch":"main","credentials":"deploy-key.prod_1"}""", written["scm"]!["git"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("hunter2 with spaces")]
+    [InlineData("user:password")]
+    [InlineData("")]
+    public void A_credentials_value_that_is_not_an_id_is_an_error_saying_it_is_a_reference(string value)
+    {
+        var error = Assert.Single(JsonErrors("""{"scm": {"git": {"url": "https://example.com/r.git", "credentials": """ + $"\"{value}\"" + "}}}"));
+        Assert.Equal($"'{value}' is not a credentials id (1-256 letters, digits, '_', '.' or '-'): it names credentials in a store, it is not a secret", error.Message);
+    }
 }

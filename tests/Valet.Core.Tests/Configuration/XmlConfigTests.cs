@@ -60,6 +60,24 @@ public sealed class XmlConfigTests
     }
 
     [Fact]
+    public void A_git_credentials_id_is_read_and_written_back()
+    {
+        var job = Assert.IsType<FreestyleJob>(Definition("""
+            <project>
+              <scm class="hudson.plugins.git.GitSCM"><configVersion>2</configVersion><userRemoteConfigs><hudson.plugins.git.UserRemoteConfig>
+                <url>git@example.com:team/app.git</url><credentialsId>0f7c-deploy-key</credentialsId>
+              </hudson.plugins.git.UserRemoteConfig></userRemoteConfigs>
+              <branches><hudson.plugins.git.BranchSpec><name>*/main</name></hudson.plugins.git.BranchSpec></branches></scm>
+            </project>
+            """));
+        Assert.Equal(new GitScm("git@example.com:team/app.git", "main", "0f7c-deploy-key"), job.Scm);
+
+        var xml = XmlConfig.Write(job, null, null, s => s, NoSecrets);
+        Assert.Contains("<credentialsId>0f7c-deploy-key</credentialsId>", xml);
+        Assert.Equal(job.Scm, Assert.IsType<FreestyleJob>(Definition(xml)).Scm);
+    }
+
+    [Fact]
     public void A_dtd_is_refused_without_reading_any_entity()
     {
         var error = Error("<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><project><description>&e;</description></project>");

@@ -24,6 +24,7 @@ public class ScmPollingTests
         Server(TempStore store)
         {
             Store = store;
+            Polls = new PollRequests(store.Db, ServerNode.ForThisProcess("test"), TimeProvider.System);
             var processes = new ProcessRunner(NullLogger<ProcessRunner>.Instance);
             var git = new GitClient(processes, Options.Create(new ExecutorOptions()));
             Queue = new BuildQueue(store.Db, store.Secrets, TimeProvider.System);
@@ -42,7 +43,7 @@ public class ScmPollingTests
         public BuildQueue Queue { get; }
         public BuildStore Builds { get; }
         public ScmStore Scm { get; }
-        public PollRequests Polls { get; } = new();
+        public PollRequests Polls { get; }
         public BuildRequests Requests { get; }
         public PollingLog Log { get; }
         public ScmPoller Poller { get; }
@@ -80,7 +81,7 @@ public class ScmPollingTests
             await IdleAsync();
         }
 
-        public Task IdleAsync() => Until.HoldsAsync(() => Task.FromResult(Polls.Pending == 0), "polling to finish");
+        public Task IdleAsync() => Until.HoldsAsync(async () => await Polls.PendingAsync(Ct) == 0, "polling to finish");
 
         public async Task<Build> FinishedAsync(Item job, long number)
         {
@@ -215,7 +216,7 @@ public class ScmPollingTests
 
         Assert.IsType<BuildOutcome.CannotPoll>(await server.Requests.RequestPollAsync(job, null, Ct));
 
-        Assert.Equal(0, server.Polls.Pending);
+        Assert.Equal(0, await server.Polls.PendingAsync(Ct));
         Assert.Equal("", await server.PollingLogAsync(job));
         Assert.DoesNotContain(await server.Queue.QueuedAsync(Ct), i => i.JobId == job.Id);
     }

@@ -29,7 +29,7 @@ public class BuildRequestsTests
         public TempStore Store => store;
         public BuildQueue Queue { get; } = new(store.Db, store.Secrets, store.Time);
         public BuildRequests Requests => new(Queue, new IdempotencyKeys(store.Db, store.Time), new ServerSettings { QuietPeriod = 5 }, store.Time, Polls);
-        public PollRequests Polls { get; } = new();
+        public PollRequests Polls { get; } = new(store.Db, Valet.Core.Execution.ServerNode.ForThisProcess("test"), store.Time);
 
         public Task<BuildOutcome> RequestAsync(Item job, ParameterInput? parameters = null, string? delay = null, IdempotencyKey? key = null, Cause? cause = null) =>
             Requests.RequestBuildAsync(new BuildRequest { Job = job, Cause = cause ?? Remote, Parameters = parameters ?? ParameterInput.Nothing, Delay = delay, Idempotency = key }, Ct);

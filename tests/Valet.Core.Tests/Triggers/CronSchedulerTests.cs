@@ -22,7 +22,7 @@ public class CronSchedulerTests
     {
         public TempStore Store => store;
         public BuildQueue Queue { get; } = new(store.Db, store.Secrets, store.Time);
-        public PollRequests Polls { get; } = new();
+        public PollRequests Polls { get; } = new(store.Db, Valet.Core.Execution.ServerNode.ForThisProcess("test"), store.Time);
 
         public CronScheduler Scheduler(TimeProvider time) => new(store.Db, store.Items,
             new BuildRequests(Queue, new IdempotencyKeys(store.Db, time), new ServerSettings { QuietPeriod = 0 }, time, Polls), time,
@@ -98,6 +98,27 @@ public class CronSchedulerTests
     }
 
     [Fact]
+    public async Task Schedules_fire_on_the_wall_clock_of_the_server_zone_or_of_their_tz_line()
+    {
+        await using var f = await Fixture.OpenAsync(Engine);
+        var local = await f.Store.CreateAsync("tokyo", new FreestyleJob { Triggers = [new CronTrigger("0 9 * * *")] });
+        var newYork = await f.Store.CreateAsync("new-york", new FreestyleJob { Triggers = [new CronTrigger("TZ=America/New_York\n0 9 * * *")] });
+        var time = new FakeTimeProvider(TempStore.Start);
+        time.SetLocalTimeZone(TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo"));
+        var scheduler = f.Scheduler(time);
+
+        // 2026-01-02 00:00 UTC is 09:00 in Tokyo and 19:00 the evening before in New York.
+        await scheduler.TickAsync(new DateTimeOffset(2026, 1, 2, 0, 0, 0, TimeSpan.Zero), Ct);
+        Assert.Single(await f.QueuedAsync(local));
+        Assert.Empty(await f.QueuedAsync(newYork));
+
+        // 14:00 UTC is 09:00 in New York (UTC-5 in January) and 23:00 in Tokyo.
+        await scheduler.TickAsync(new DateTimeOffset(2026, 1, 2, 14, 0, 0, TimeSpan.Zero), Ct);
+        Assert.Single(await f.QueuedAsync(newYork));
+        Assert.Single(await f.QueuedAsync(local));
+    }
+
+    [Fact]
     public async Task A_poll_scm_schedule_asks_for_a_polling_run_instead_of_a_build()
     {
         await using var f = await Fixture.OpenAsync(Engine);
@@ -105,7 +126,7 @@ public class CronSchedulerTests
 
         await f.Scheduler(f.Store.Time).TickAsync(TempStore.Start.AddMinutes(5), Ct);
 
-        Assert.Equal(1, f.Polls.Pending);
+        Assert.Equal(1, await f.Polls.PendingAsync(Ct));
         Assert.Empty(await f.QueuedAsync(job));
     }
 }

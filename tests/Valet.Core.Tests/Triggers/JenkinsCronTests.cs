@@ -122,7 +122,7 @@ public sealed class JenkinsCronTests
     [InlineData("H(50-70) * * * *", "out of range 0-59")]
     public void Invalid_specs_are_rejected_with_the_spec_wording(string spec, string problem)
     {
-        Assert.Null(JenkinsCron.TryParse(spec, "job", out var why));
+        Assert.Null(JenkinsCron.TryParse(spec, "job", TimeZoneInfo.Utc, out var why));
         Assert.Contains(problem, why, StringComparison.Ordinal);
         Assert.Contains($"'{spec}'", why, StringComparison.Ordinal);
     }
@@ -130,7 +130,86 @@ public sealed class JenkinsCronTests
     [Fact]
     public void An_invalid_line_is_named_by_its_number()
     {
-        Assert.Null(JenkinsCron.TryParse("0 0 * * *\n0 25 * * *", "job", out var why));
+        Assert.Null(JenkinsCron.TryParse("0 0 * * *\n0 25 * * *", "job", TimeZoneInfo.Utc, out var why));
         Assert.StartsWith("line 2: '0 25 * * *'", why, StringComparison.Ordinal);
+    }
+
+    static readonly TimeZoneInfo Tokyo = TimeZoneInfo.FindSystemTimeZoneById("Asia/Tokyo");
+
+    static DateTimeOffset Utc(string text) => DateTimeOffset.Parse(text + ":00Z", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Without_a_tz_line_a_spec_is_read_in_the_server_zone()
+    {
+        var time = new FakeTimeProvider(Monday);
+        time.SetLocalTimeZone(Tokyo);
+        var cron = JenkinsCron.Parse("0 9 * * *", "job", time.LocalTimeZone);
+
+        // 09:00 in Tokyo (UTC+9) is midnight UTC; Monday 10:17 UTC is already 19:17 there.
+        Assert.Equal(Utc("2026-01-06T00:00"), cron.Next(time.GetUtcNow()));
+        Assert.Same(Tokyo, cron.Zone);
+    }
+
+    [Fact]
+    public void A_tz_first_line_reads_the_spec_in_that_zone_not_the_server_zone()
+    {
+        var time = new FakeTimeProvider(Monday);
+        time.SetLocalTimeZone(Tokyo);
+        var cron = JenkinsCron.Parse("TZ=America/New_York\n# weekday mornings in New York\n0 9 * * 1-5", "job", time.LocalTimeZone);
+
+        Assert.Equal("America/New_York", cron.Zone.Id);
+        Assert.Equal(Utc("2026-01-05T14:00"), cron.Next(time.GetUtcNow()));
+        time.Advance(TimeSpan.FromHours(4));
+        Assert.Equal(Utc("2026-01-06T14:00"), cron.Next(time.GetUtcNow()));
+        // In summer New York is UTC-4, so the same wall-clock minute is an hour earlier in UTC.
+        Assert.Equal(Utc("2026-07-06T13:00"), cron.Next(Utc("2026-07-04T00:00")));
+        Assert.True(cron.Matches(Utc("2026-01-05T14:00")));
+        Assert.False(cron.Matches(Utc("2026-01-05T09:00")));
+    }
+
+    [Theory]
+    [InlineData("TZ=Asia/Kolkata\n0 9 * * *", "2026-01-06T03:30")]
+    [InlineData("TZ=Asia/Kathmandu\n0 9 * * *", "2026-01-06T03:15")]
+    [InlineData("TZ=Pacific/Kiritimati\n0 0 1 * *", "2026-01-31T10:00")]
+    [InlineData("TZ=UTC\n0 12 * * *", "2026-01-05T12:00")]
+    public void Zones_with_part_hour_offsets_and_far_from_utc_fire_on_their_wall_clock(string spec, string expected) =>
+        Assert.Equal(Utc(expected), JenkinsCron.Parse(spec, "job", Tokyo).Next(Monday));
+
+    [Fact]
+    public void A_local_minute_skipped_when_clocks_go_forward_does_not_fire()
+    {
+        // Berlin goes from 02:00 to 03:00 on 2026-03-29: there is no 02:30 that day.
+        var cron = JenkinsCron.Parse("TZ=Europe/Berlin\n30 2 * * *", "job");
+
+        Assert.Equal(Utc("2026-03-28T01:30"), cron.Next(Utc("2026-03-28T00:00")));
+        Assert.Equal(Utc("2026-03-30T00:30"), cron.Next(Utc("2026-03-28T01:30")));
+    }
+
+    [Fact]
+    public void A_local_hour_repeated_when_clocks_go_back_fires_once()
+    {
+        // Berlin goes from 03:00 back to 02:00 on 2026-10-25: 02:30 happens at 00:30 and at 01:30 UTC.
+        var nightly = JenkinsCron.Parse("TZ=Europe/Berlin\n30 2 * * *", "job");
+        Assert.Equal(Utc("2026-10-25T00:30"), nightly.Next(Utc("2026-10-24T23:00")));
+        Assert.Equal(Utc("2026-10-26T01:30"), nightly.Next(Utc("2026-10-25T00:30")));
+
+        var halfHourly = JenkinsCron.Parse("TZ=Europe/Berlin\n*/30 * * * *", "job");
+        var fires = new List<DateTimeOffset>();
+        var t = Utc("2026-10-24T23:59");
+        while (halfHourly.Next(t) is { } next && next <= Utc("2026-10-25T02:30"))
+            fires.Add(t = next);
+        Assert.Equal(
+            [Utc("2026-10-25T00:00"), Utc("2026-10-25T00:30"), Utc("2026-10-25T02:00"), Utc("2026-10-25T02:30")],
+            fires);
+    }
+
+    [Theory]
+    [InlineData("TZ=Mars/Olympus_Mons\n* * * * *", "line 1: 'TZ=Mars/Olympus_Mons': unknown time zone 'Mars/Olympus_Mons' (expected an IANA id such as Europe/London)")]
+    [InlineData("TZ=", "'TZ=': TZ= needs a time zone id")]
+    [InlineData("* * * * *\nTZ=Europe/London", "line 2: 'TZ=Europe/London': TZ= is allowed only on the first line")]
+    public void A_bad_tz_line_is_rejected_naming_the_line(string spec, string problem)
+    {
+        Assert.Null(JenkinsCron.TryParse(spec, "job", TimeZoneInfo.Utc, out var why));
+        Assert.StartsWith(problem, why, StringComparison.Ordinal);
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Valet.Core.Tests;
+using Valet.Core.Tests.Scm;
 using Valet.Server.Tests.Security;
 using Valet.Server.Tests.Support;
 using Valet.Server.Tests.Triggers;
@@ -202,12 +203,76 @@ public sealed class SeveralServersTests
 
     }
 
+    [Fact]
+    public async Task Polling_requests_sent_to_both_servers_while_a_poll_runs_make_one_more_run_and_never_two_at_once()
+    {
+        using var repo = GitRepo.Create();
+        repo.Commit("hello.txt", "hello\n", "First commit");
+        // git as the servers run it, slowed down for ls-remote (the polling run's read of the remote head),
+        // which it records: the test sees when a polling run starts and ends on either server.
+        var tools = Directory.CreateTempSubdirectory("valet-slow-git-");
+        var runs = Path.Combine(tools.FullName, "runs");
+        var git = new[] { "/usr/bin/git", "/usr/local/bin/git", "/bin/git" }.First(File.Exists);
+        var wrapper = Path.Combine(tools.FullName, "git");
+        File.WriteAllText(wrapper, $"""
+            #!/bin/sh
+            if [ "$1" = ls-remote ]; then
+              echo start >> '{runs}'
+              sleep 3
+              '{git}' "$@"; status=$?
+              echo end >> '{runs}'
+              exit $status
+            fi
+            exec '{git}' "$@"
+
+            """);
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var pair = await StartSharingSecretsAsync($$"""
+            server:
+              quietPeriod: 0
+              environment:
+                PATH: "{{tools.FullName}}:{{Environment.GetEnvironmentVariable("PATH")}}"
+            jobs:
+              - name: polled
+                authToken: secret
+                scm:
+                  git: { url: "{{repo.Url}}", branch: main }
+                triggers:
+                  pollScm: ""
+                steps:
+                  - sh: cat hello.txt
+            """);
+        await using var _ = pair;
+        string[] Runs() => File.Exists(runs) ? File.ReadAllLines(runs) : [];
+
+        using (var first = await pair.A.Anonymous().GetAsync("buildByToken/polling?job=polled&token=secret", Ct))
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        await ValetProcess.WaitUntilAsync(() => Task.FromResult(Runs().Length > 0), TimeSpan.FromSeconds(30), "the first polling run to start");
+        var both = await Task.WhenAll(new[] { pair.A, pair.B }.Select(async server =>
+        {
+            using var response = await server.Anonymous().GetAsync("buildByToken/polling?job=polled&token=secret", Ct);
+            return response.StatusCode;
+        }));
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK], both);
+        Assert.Equal(["start"], Runs());
+
+        await ValetProcess.WaitUntilAsync(() => Task.FromResult(Runs().Count(l => l == "end") == 2), TimeSpan.FromSeconds(60), "two polling runs to end");
+        await pair.B.WaitForBuildAsync("job/polled/", 1);
+        using var log = await pair.B.Admin().GetAsync("job/polled/scmPollLog", Ct);
+        var text = await log.Content.ReadAsStringAsync(Ct);
+
+        // The run going on when both requests came, then exactly one more, one after the other.
+        Assert.Equal(["start", "end", "start", "end"], Runs());
+        Assert.Equal(2, text.Split("Started on").Length - 1);
+        tools.Delete(recursive: true);
+    }
+
     /// <summary>A first, then B with A's secrets directory (--secrets), as an operator sets them up.</summary>
-    static async Task<Pair> StartSharingSecretsAsync()
+    static async Task<Pair> StartSharingSecretsAsync(string config = Config)
     {
         var database = await TestPostgres.CreateDatabaseAsync();
-        var a = await ValetProcess.StartAsync(Config, database: database);
-        var b = await ValetProcess.StartAsync(Config, database: database, env: new() { ["VALET_SECRETS"] = Path.Combine(a.Home, "secrets") });
+        var a = await ValetProcess.StartAsync(config, database: database);
+        var b = await ValetProcess.StartAsync(config, database: database, env: new() { ["VALET_SECRETS"] = Path.Combine(a.Home, "secrets") });
         return new Pair(database, a, b);
     }
 
