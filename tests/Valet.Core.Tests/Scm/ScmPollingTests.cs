@@ -24,7 +24,7 @@ public class ScmPollingTests
         Server(TempStore store)
         {
             Store = store;
-            var processes = new ProcessRunner(NullLogger<ProcessRunner>.Instance);
+            var processes = new ProcessRunner(new ProcessGroups(store.Home, NullLogger<ProcessGroups>.Instance), NullLogger<ProcessRunner>.Instance);
             var git = new GitClient(processes, Options.Create(new ExecutorOptions()));
             Queue = new BuildQueue(store.Db, store.Secrets, TimeProvider.System);
             Builds = new BuildStore(store.Db, store.Secrets);
