@@ -191,6 +191,7 @@ public sealed partial class SqliteDatabase : Database
                     // The log exists as long as the writer's connection is open; opened once and kept. A
                     // bare handle: a FileStream's handle getter seeks first, one more syscall per flush.
                     log ??= File.OpenHandle(LogPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    FlushFault?.Invoke();
                     FlushData(log);
                 }
                 catch (Exception e)
@@ -225,6 +226,13 @@ public sealed partial class SqliteDatabase : Database
         else if (FdataSync(log) != 0)
             throw new IOException($"fdatasync of {LogPath} failed: errno {Marshal.GetLastPInvokeError()}");
     }
+
+    /// <summary>
+    /// For tests: runs before each flush of the log, and what it throws is that flush failing. A disk
+    /// that fails fdatasync on demand needs a block device that can be made to fail (device-mapper),
+    /// which a test cannot count on.
+    /// </summary>
+    internal Action? FlushFault { get; set; }
 
     [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     static extern int FdataSync(SafeFileHandle file);
