@@ -7,8 +7,8 @@ namespace Valet.Core.Tests.Storage;
 /// <summary>
 /// limits.md §5: a failed flush of SQLite's write-ahead log makes the store refuse writes until it is
 /// opened again; what was acknowledged before is kept. The flush fails through the store's seam
-/// (<see cref="SqliteDatabase.FlushFault"/>); the HTTP side of a refusing store (503 store-failed,
-/// /healthz) is shown with a real full disk by FullDiskTests in the server tests.
+/// (<see cref="SqliteDatabase.FlushFault"/>); SqliteFaultTests in the server tests fail one for real,
+/// through HTTP.
 /// </summary>
 public sealed class FlushFailureTests : IDisposable
 {
