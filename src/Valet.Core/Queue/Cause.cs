@@ -35,6 +35,12 @@ public sealed record Cause(CauseKind Kind, string? Addr = null, string? Note = n
     /// </summary>
     public static void Add(List<Cause> causes, Cause added)
     {
+        // Merging another stored list brings its count of dropped causes along.
+        if (added.Kind == CauseKind.Dropped)
+        {
+            AddDropped(causes, added.Count);
+            return;
+        }
         var i = causes.FindIndex(c => c.Kind != CauseKind.Dropped && c.SameAs(added));
         if (i >= 0)
         {
@@ -44,10 +50,17 @@ public sealed record Cause(CauseKind Kind, string? Addr = null, string? Note = n
         var dropped = causes.FindIndex(c => c.Kind == CauseKind.Dropped);
         if ((dropped < 0 ? causes.Count : causes.Count - 1) < MaxDistinct)
             causes.Insert(dropped < 0 ? causes.Count : dropped, added);
-        else if (dropped < 0)
-            causes.Add(new Cause(CauseKind.Dropped, Count: added.Count));
         else
-            causes[dropped] = causes[dropped] with { Count = causes[dropped].Count + added.Count };
+            AddDropped(causes, added.Count);
+    }
+
+    static void AddDropped(List<Cause> causes, int count)
+    {
+        var dropped = causes.FindIndex(c => c.Kind == CauseKind.Dropped);
+        if (dropped < 0)
+            causes.Add(new Cause(CauseKind.Dropped, Count: count));
+        else
+            causes[dropped] = causes[dropped] with { Count = causes[dropped].Count + count };
     }
 
     /// <summary>A stored cause list as the causes kept and the number of distinct causes dropped.</summary>

@@ -72,6 +72,22 @@ public sealed class CauseTests
     }
 
     [Fact]
+    public void Merging_a_list_that_dropped_causes_keeps_its_count_and_the_cap()
+    {
+        List<Cause> other = [];
+        for (var i = 0; i < 102; i++)
+            Cause.Add(other, Cause.Remote("10.0.0.8", $"o{i}"));
+        List<Cause> causes = [Cause.Scm];
+        foreach (var c in other)
+            Cause.Add(causes, c);
+
+        var (kept, dropped) = Cause.Split(causes);
+        Assert.Equal(100, kept.Count);
+        Assert.DoesNotContain(kept, c => c.Kind == CauseKind.Dropped);
+        Assert.Equal(3, dropped);
+    }
+
+    [Fact]
     public void A_list_that_dropped_nothing_splits_into_itself_and_zero()
     {
         List<Cause> causes = [Cause.Scm, Cause.Timer];
