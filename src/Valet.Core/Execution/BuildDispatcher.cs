@@ -181,7 +181,7 @@ public sealed partial class BuildDispatcher(
             // job's slot since, and throwing rolls this claim back so the item waits.
             if (!job.Job!.Concurrent && !await BuildStore.TakeSlotAsync(s, build))
                 throw new InvalidOperationException($"{job.FullName} started building elsewhere while queue item {item.Id} was claimed");
-            await BuildQueue.MarkLeftAsync(s, item.Id, build.Number, Options.NodeName, now);
+            await queue.MarkLeftAsync(s, item.Id, build.Number, Options.NodeName, now);
             return new Claimed(build, job);
         }
         catch

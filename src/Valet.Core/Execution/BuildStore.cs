@@ -33,6 +33,23 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
         db.ReadAsync<IReadOnlyList<Build>>(async s => (await s.QueryAsync<Row>(
             $"SELECT {Columns} FROM build WHERE job_id = @jobId ORDER BY number DESC LIMIT @limit", new { jobId, limit })).Select(ToBuild).ToList(), ct);
 
+    /// <summary>What a job's colour is made of: its last completed build's result, and whether one is building.</summary>
+    public sealed record Summary(long JobId, string? LastResult, long Building);
+
+    /// <summary>Every job's <see cref="Summary"/> in one read, for a folder's listing.</summary>
+    public async Task<IReadOnlyDictionary<long, Summary>> SummariesAsync(IReadOnlyCollection<long> jobIds, CancellationToken ct)
+    {
+        if (jobIds.Count == 0)
+            return new Dictionary<long, Summary>();
+        return await db.ReadAsync<IReadOnlyDictionary<long, Summary>>(async s => (await s.QueryAsync<Summary>(
+            $"""
+            SELECT j.id AS JobId,
+                   (SELECT b.result FROM build b WHERE b.job_id = j.id AND b.state = 'done' ORDER BY b.number DESC LIMIT 1) AS LastResult,
+                   CASE WHEN EXISTS (SELECT 1 FROM build b WHERE b.job_id = j.id AND b.state <> 'done') THEN 1 ELSE 0 END AS Building
+            FROM item j WHERE j.id {db.Dialect.InList("@jobIds")}
+            """, new { jobIds = jobIds.ToArray() })).ToDictionary(r => r.JobId), ct);
+    }
+
     public static async Task<bool> IsBuildingAsync(Session s, long jobId) =>
         await s.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM build WHERE job_id = @jobId AND state <> 'done'", new { jobId }) > 0;
 

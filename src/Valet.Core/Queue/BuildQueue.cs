@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Valet.Core.Configuration;
 using System.Globalization;
 using System.Text;
@@ -8,11 +9,14 @@ using Valet.Core.Storage;
 namespace Valet.Core.Queue;
 
 /// <summary>
-/// The durable build queue. Every change is committed before its caller returns; equivalent requests
-/// fold into the waiting item; executors take items with an atomic claim.
+/// The durable build queue. Every change is committed before its caller returns, except the cause
+/// count of a fold that moves nothing earlier, which trails on SQLite (<see cref="TrailingFolds"/>);
+/// equivalent requests fold into the waiting item; executors take items with an atomic claim.
 /// </summary>
-public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimeProvider time, ServerSettings? server = null)
+public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimeProvider time, ServerSettings? server = null) : IHostedService
 {
+    readonly TrailingFolds? trailing = TrailingFolds.Of(db);
+
     public static readonly TimeSpan LeftItemsVisibleFor = TimeSpan.FromMinutes(5);
 
     readonly SemaphoreSlim changed = new(0, 1);
@@ -45,7 +49,10 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     public Task<EnqueueResult> EnqueueAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var request = Pending(job, values, cause, due);
+        var key = FoldKey(values);
+        if (trailing is not null && trailing.TryFold(job.Id, key, due.ToUnixTimeMilliseconds(), cause, out var id))
+            return Task.FromResult(new EnqueueResult(id, Folded: true));
+        var request = Pending(job, key, values, cause, due);
         bool startDrain;
         lock (pendingGate)
         {
@@ -66,7 +73,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     public async Task<EnqueueResult?> EnqueueOnceAsync(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due,
         Func<Session, Task<bool>> claim, Func<Session, EnqueueResult, Task> record, CancellationToken ct)
     {
-        var request = Pending(job, values, cause, due);
+        var request = Pending(job, FoldKey(values), values, cause, due);
         long earliestDue;
         try
         {
@@ -86,13 +93,26 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         {
             return request.Result;
         }
+        OnDisk([request]);
         WakeDispatcherFor(earliestDue);
         return request.Result;
     }
 
     // The fold key and the sealed values are computed by the caller, so the writer only runs SQL.
-    PendingEnqueue Pending(Item job, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due) =>
-        new(job.Id, FoldKey(values), StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds());
+    PendingEnqueue Pending(Item job, string? key, IReadOnlyList<ParameterValue>? values, Cause cause, DateTimeOffset due) =>
+        new(job.Id, key, StoredParameters.Seal(values, secrets), cause, due.ToUnixTimeMilliseconds());
+
+    /// <summary>The items these requests queued or folded into are on disk: later folds into them may trail.</summary>
+    void OnDisk(IEnumerable<PendingEnqueue> requests)
+    {
+        if (trailing is null)
+            return;
+        foreach (var r in requests)
+        {
+            if (r.Result is { Full: false } result)
+                trailing.OnDisk(result.Id, r.ItemDueAt);
+        }
+    }
 
     /// <summary>An item due after the dispatcher wakes by itself is found then, without a wake-up now.</summary>
     void WakeDispatcherFor(long earliestDue)
@@ -104,6 +124,8 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     sealed record PendingEnqueue(long JobId, string? Key, string? SealedValues, Cause Cause, long DueAt)
     {
         public EnqueueResult? Result { get; set; }
+        // The due time of the item it queued or folded into, as the write left it.
+        public long ItemDueAt { get; set; }
         // Continuations run synchronously on purpose: see DrainAsync.
         public TaskCompletionSource<EnqueueResult> Answer { get; } = new();
     }
@@ -156,6 +178,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         try
         {
             WakeDispatcherFor(await db.WriteAsync(s => ApplyAsync(s, taken = TakePending()), CancellationToken.None));
+            OnDisk(taken!);
         }
         catch (Exception e)
         {
@@ -226,10 +249,8 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                     if (id is not { } newId)
                         continue;
                     waiting.Added(first.JobId, first.Key, newId);
-                    first.Result = new EnqueueResult(newId, Folded: false);
                     earliestDue = Math.Min(earliestDue, dueAt);
-                    foreach (var r in kind.Skip(1))
-                        r.Result = new EnqueueResult(newId, Folded: true);
+                    Answer(kind, newId, dueAt, queued: true);
                 }
                 else
                 {
@@ -237,8 +258,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                         continue;
                     if (dueAt < target.DueAt)
                         earliestDue = Math.Min(earliestDue, dueAt);
-                    foreach (var r in kind)
-                        r.Result = new EnqueueResult(target.Id, Folded: true);
+                    Answer(kind, target.Id, Math.Min(dueAt, target.DueAt), queued: false);
                 }
                 break;
             }
@@ -246,6 +266,20 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         if (earliestDue != long.MaxValue)
             s.Announce(QueueTopic);
         return earliestDue;
+    }
+
+    /// <summary>The requests of one kind went to item <paramref name="id"/>: the first queued it, or all folded.</summary>
+    void Answer(IEnumerable<PendingEnqueue> kind, long id, long itemDueAt, bool queued)
+    {
+        var first = true;
+        foreach (var r in kind)
+        {
+            r.Result = new EnqueueResult(id, Folded: !(queued && first));
+            r.ItemDueAt = itemDueAt;
+            first = false;
+        }
+        var one = kind.First();
+        trailing?.Waiting(one.JobId, one.Key, id, itemDueAt);
     }
 
     sealed record Waiting(long Id, long JobId, string? ParamsKey, string Causes, long DueAt);
@@ -306,8 +340,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
             {
                 if (dueAt < target.DueAt)
                     earliestDue = Math.Min(earliestDue, dueAt);
-                foreach (var r in kind)
-                    r.Result = new EnqueueResult(target.Id, Folded: true);
+                Answer(kind, target.Id, Math.Min(dueAt, target.DueAt), queued: false);
             }
         }
 
@@ -341,9 +374,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                 }
                 waiting.Added(kind.Key.Item1, kind.Key.Item2, id);
                 earliestDue = Math.Min(earliestDue, dueAt);
-                kind.First().Result = new EnqueueResult(id, Folded: false);
-                foreach (var r in kind.Skip(1))
-                    r.Result = new EnqueueResult(id, Folded: true);
+                Answer(kind, id, dueAt, queued: true);
             }
         }
         if (lost.Count > 0)
@@ -356,17 +387,29 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
     /// <summary>Announced when an item was queued or moved earlier, so every server's dispatcher looks.</summary>
     public const string QueueTopic = "queue";
 
-    public Task<QueueItem?> FindAsync(long id, CancellationToken ct) =>
-        db.ReadAsync(async s => await s.QueryFirstOrDefaultAsync<Row>($"SELECT {Columns} FROM queue_item WHERE id = @id", new { id }) is { } r ? ToItem(r) : null, ct);
+    public async Task<QueueItem?> FindAsync(long id, CancellationToken ct) =>
+        (await ReadItemsAsync($"SELECT {Columns} FROM queue_item WHERE id = @id", new { id }, ct)).FirstOrDefault();
 
     /// <summary>Items waiting for an executor, the next to run first.</summary>
     public Task<IReadOnlyList<QueueItem>> QueuedAsync(CancellationToken ct) =>
-        db.ReadAsync<IReadOnlyList<QueueItem>>(async s => (await s.QueryAsync<Row>(
-            $"SELECT {Columns} FROM queue_item WHERE state = 'queued' ORDER BY due_at, id")).Select(ToItem).ToList(), ct);
+        ReadItemsAsync($"SELECT {Columns} FROM queue_item WHERE state = 'queued' ORDER BY due_at, id", null, ct);
 
-    public Task<IReadOnlyList<QueueItem>> QueuedForJobAsync(long jobId, CancellationToken ct) =>
-        db.ReadAsync<IReadOnlyList<QueueItem>>(async s => (await s.QueryAsync<Row>(
-            $"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND job_id = @jobId ORDER BY due_at, id", new { jobId })).Select(ToItem).ToList(), ct);
+    /// <summary>The job's item that runs next: a job's queue may be long, and its API shows only this one.</summary>
+    public async Task<QueueItem?> FirstQueuedForJobAsync(long jobId, CancellationToken ct) =>
+        (await ReadItemsAsync($"SELECT {Columns} FROM queue_item WHERE state = 'queued' AND job_id = @jobId ORDER BY due_at, id LIMIT 1", new { jobId }, ct)).FirstOrDefault();
+
+    /// <summary>Items as stored, with the causes of trailing folds not yet written.</summary>
+    Task<IReadOnlyList<QueueItem>> ReadItemsAsync(string sql, object? args, CancellationToken ct)
+    {
+        Task<IReadOnlyList<QueueItem>> Read() =>
+            db.ReadAsync<IReadOnlyList<QueueItem>>(async s => (await s.QueryAsync<Row>(sql, args)).Select(ToItem).ToList(), ct);
+        return trailing is null ? Read() : trailing.ReadAsync(Read);
+    }
+
+    /// <summary>Writes the causes of trailing folds before the server stops.</summary>
+    public Task StopAsync(CancellationToken ct) => trailing?.FlushAsync() ?? Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>Whether an item that left the queue is still shown at /queue/item/N/.</summary>
     public bool StillVisible(QueueItem item) =>
@@ -379,7 +422,7 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         return outcome;
     }
 
-    static async Task<CancelOutcome> CancelAsync(Session s, long id, long now)
+    async Task<CancelOutcome> CancelAsync(Session s, long id, long now)
     {
         var state = await s.ExecuteScalarAsync<string>("SELECT state FROM queue_item WHERE id = @id", new { id });
         if (state is null)
@@ -387,20 +430,25 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
         if (state != "queued")
             return CancelOutcome.AlreadyLeft;
         await s.ExecuteAsync("UPDATE queue_item SET state = 'cancelled', left_at = @now WHERE id = @id", new { id, now });
+        trailing?.Left(id, takeCauses: false);
         return CancelOutcome.Cancelled;
     }
 
     /// <summary>Cancels every queued item of a job (disable, delete).</summary>
-    public static Task CancelAllAsync(Session s, long jobId, long now) =>
-        s.ExecuteAsync("UPDATE queue_item SET state = 'cancelled', left_at = @now WHERE job_id = @jobId AND state = 'queued'", new { jobId, now });
+    public async Task CancelAllAsync(Session s, long jobId, long now)
+    {
+        await s.ExecuteAsync("UPDATE queue_item SET state = 'cancelled', left_at = @now WHERE job_id = @jobId AND state = 'queued'", new { jobId, now });
+        trailing?.JobLeft(jobId);
+    }
 
     /// <summary>
     /// Takes the first due item whose job is not building already (its row in job_build_slot) and marks
     /// it left, in one statement of the caller's write session: two claims never take the same item.
     /// The build number follows with <see cref="MarkLeftAsync"/> in the same transaction.
     /// </summary>
-    public async Task<QueueItem?> ClaimAsync(Session s, string node, long now) =>
-        await s.QueryFirstOrDefaultAsync<Row>(
+    public async Task<QueueItem?> ClaimAsync(Session s, string node, long now)
+    {
+        if (await s.QueryFirstOrDefaultAsync<Row>(
             $"""
             UPDATE queue_item SET state = 'left', claimed_by = @node, left_at = @now
             WHERE id = (SELECT q.id FROM queue_item q
@@ -408,12 +456,25 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
                           AND NOT EXISTS (SELECT 1 FROM job_build_slot b WHERE b.job_id = q.job_id)
                         ORDER BY q.due_at, q.id LIMIT 1 {db.Dialect.SkipLocked})
             RETURNING {Columns}
-            """, new { node, now }) is { } r ? ToItem(r) : null;
+            """, new { node, now }) is not { } r)
+            return null;
+        var item = ToItem(r);
+        // The causes of folds answered before this claim go with the item into its build.
+        if (trailing?.Left(item.Id, takeCauses: true) is { } unwritten)
+        {
+            await TrailingFolds.AddCausesAsync(s, item.Id, unwritten);
+            item = TrailingFolds.WithCauses(item, unwritten);
+        }
+        return item;
+    }
 
     /// <summary>Records that the item left the queue for build <paramref name="buildNumber"/>.</summary>
-    public static Task MarkLeftAsync(Session s, long id, long buildNumber, string node, long now) =>
-        s.ExecuteAsync("UPDATE queue_item SET state = 'left', build_number = @buildNumber, claimed_by = @node, left_at = @now WHERE id = @id",
+    public async Task MarkLeftAsync(Session s, long id, long buildNumber, string node, long now)
+    {
+        await s.ExecuteAsync("UPDATE queue_item SET state = 'left', build_number = @buildNumber, claimed_by = @node, left_at = @now WHERE id = @id",
             new { id, buildNumber, node, now });
+        trailing?.Left(id, takeCauses: false);
+    }
 
     /// <summary>The earliest due time of a queued item, to sleep until then.</summary>
     public Task<long?> NextDueAsync(CancellationToken ct) =>

@@ -61,6 +61,8 @@ public static class ValetServices
         s.AddSingleton<ServerNodes>();
         s.AddSingleton<BuildDispatcher>();
         s.AddSingleton<ServerHeartbeat>();
+        // First, so it stops last: the causes of trailing folds are written after the executors stop.
+        s.AddHostedService(sp => sp.GetRequiredService<BuildQueue>());
         // Before the dispatcher: what a crash or a dead server left is ended before anything is claimed.
         s.AddHostedService(sp => sp.GetRequiredService<ServerHeartbeat>());
         s.AddHostedService(sp => sp.GetRequiredService<BuildDispatcher>());

@@ -117,21 +117,21 @@ public static partial class ConfigXmlEndpoints
         return Answer(context, saved, loggers, Http.Empty(200));
     }
 
-    static async Task<IResult> DoDeleteAsync(HttpContext context, ItemContext item, Database db, ItemStore items, BuildDispatcher dispatcher, ValetHome home, TimeProvider time, CancellationToken ct)
+    static async Task<IResult> DoDeleteAsync(HttpContext context, ItemContext item, Database db, ItemStore items, BuildQueue queue, BuildDispatcher dispatcher, ValetHome home, TimeProvider time, CancellationToken ct)
     {
         var parent = item.Path.Count > 1 ? item.Path[^2].UrlPath : "";
-        var result = await ItemConfigEndpoints.DeleteAsync(context, item, db, items, dispatcher, home, time, ct);
+        var result = await ItemConfigEndpoints.DeleteAsync(context, item, db, items, queue, dispatcher, home, time, ct);
         return await items.GetAsync(item.Item.Id, ct) is null ? TypedResults.Redirect(Http.BaseUrl(context) + parent) : result;
     }
 
-    static Task<IResult> EnableAsync(HttpContext context, ItemContext item, Database db, ItemStore items, TimeProvider time, CancellationToken ct) =>
-        SetDisabledAsync(context, item, false, db, items, time, ct);
+    static Task<IResult> EnableAsync(HttpContext context, ItemContext item, Database db, ItemStore items, BuildQueue queue, TimeProvider time, CancellationToken ct) =>
+        SetDisabledAsync(context, item, false, db, items, queue, time, ct);
 
-    static Task<IResult> DisableAsync(HttpContext context, ItemContext item, Database db, ItemStore items, TimeProvider time, CancellationToken ct) =>
-        SetDisabledAsync(context, item, true, db, items, time, ct);
+    static Task<IResult> DisableAsync(HttpContext context, ItemContext item, Database db, ItemStore items, BuildQueue queue, TimeProvider time, CancellationToken ct) =>
+        SetDisabledAsync(context, item, true, db, items, queue, time, ct);
 
     /// <summary>Disabling also cancels the job's queued items, as Jenkins does.</summary>
-    static async Task<IResult> SetDisabledAsync(HttpContext context, ItemContext item, bool disabled, Database db, ItemStore items, TimeProvider time, CancellationToken ct)
+    static async Task<IResult> SetDisabledAsync(HttpContext context, ItemContext item, bool disabled, Database db, ItemStore items, BuildQueue queue, TimeProvider time, CancellationToken ct)
     {
         if (item.Item.ManagedBy is not null)
             return ItemConfigEndpoints.ManagedByFile(item.Item);
@@ -142,7 +142,7 @@ public static partial class ConfigXmlEndpoints
                 return;
             await items.SaveAsync(s, current.FullName, job with { Disabled = disabled }, null, createParents: false);
             if (disabled)
-                await BuildQueue.CancelAllAsync(s, current.Id, time.GetUtcNow().ToUnixTimeMilliseconds());
+                await queue.CancelAllAsync(s, current.Id, time.GetUtcNow().ToUnixTimeMilliseconds());
         }, ct);
         return TypedResults.Redirect(Http.BaseUrl(context) + item.Item.UrlPath);
     }

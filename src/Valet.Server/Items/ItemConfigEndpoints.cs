@@ -86,7 +86,7 @@ public static class ItemConfigEndpoints
     }
 
     /// <summary>Deletes an item and everything below it: queued items cancelled, running builds aborted, builds and logs removed.</summary>
-    public static async Task<IResult> DeleteAsync(HttpContext context, ItemContext target, Database db, ItemStore items, BuildDispatcher dispatcher, ValetHome home, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> DeleteAsync(HttpContext context, ItemContext target, Database db, ItemStore items, BuildQueue queue, BuildDispatcher dispatcher, ValetHome home, TimeProvider time, CancellationToken ct)
     {
         var item = target.Item;
         if (item.ManagedBy is not null)
@@ -100,7 +100,7 @@ public static class ItemConfigEndpoints
         {
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             foreach (var id in jobIds)
-                await BuildQueue.CancelAllAsync(s, id, now);
+                await queue.CancelAllAsync(s, id, now);
         }, ct);
         await dispatcher.AbortAllAsync(jobIds, context.Caller().FullName, ct);
         await db.WriteAsync(s => items.DeleteAsync(s, item.Id), ct);

@@ -56,20 +56,17 @@ public static class ItemEndpoints
     /// <summary>A folder's (or the root's) children the caller may read, as `jobs` lists them.</summary>
     static async Task<List<ApiObject>> ReadableChildrenAsync(HttpContext context, Item? parent, ItemStore items, BuildStore builds, ItemAccess access, ApiModels models, string baseUrl, CancellationToken ct)
     {
-        var list = new List<ApiObject>();
+        var readable = new List<Item>();
         foreach (var child in await items.ChildrenAsync(parent?.Id, ct))
         {
-            if (!await access.CanReadAsync(context, child, ct))
-                continue;
-            string? color = null;
-            if (child.IsJob)
-            {
-                var recent = await builds.ListAsync(child.Id, 20, ct);
-                color = ApiModels.Color(child, recent.FirstOrDefault(b => !b.Building), recent.Any(b => b.Building));
-            }
-            list.Add(models.ItemRef(child, baseUrl, color));
+            if (await access.CanReadAsync(context, child, ct))
+                readable.Add(child);
         }
-        return list;
+        // One read for every job's colour, not one per job: a folder may hold thousands.
+        var summaries = await builds.SummariesAsync(readable.Where(c => c.IsJob).Select(c => c.Id).ToList(), ct);
+        return readable.Select(child => models.ItemRef(child, baseUrl, child.IsJob && summaries.TryGetValue(child.Id, out var summary)
+            ? ApiModels.Color(child, summary.LastResult, summary.Building != 0)
+            : child.IsJob ? ApiModels.Color(child, lastResult: null, building: false) : null)).ToList();
     }
 
     static ContentHttpResult ItemPage(ItemContext item) => Page(item.Item.FullName, "<p>See <a href=\"api/json\">api/json</a>.</p>");
@@ -83,7 +80,7 @@ public static class ItemEndpoints
             return ApiResults.Render(context, models.Folder(item.Item, baseUrl, children), format);
         }
         var recent = await builds.ListAsync(item.Item.Id, 100, ct);
-        var queued = await queue.QueuedForJobAsync(item.Item.Id, ct);
+        var queued = await queue.FirstQueuedForJobAsync(item.Item.Id, ct);
         var state = new ApiModels.JobState(recent, queued, recent.FirstOrDefault(b => b.Building)?.Number);
         return ApiResults.Render(context, models.Job(item.Item, baseUrl, state), format);
     }

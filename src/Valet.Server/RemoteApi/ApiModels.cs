@@ -19,11 +19,13 @@ public sealed class ApiModels(TimeProvider time)
 
     static string BuildClass(Item job) => job.Definition is PipelineJob ? "org.jenkinsci.plugins.workflow.job.WorkflowRun" : "hudson.model.FreeStyleBuild";
 
-    public static string Color(Item job, Build? lastCompleted, bool building)
+    public static string Color(Item job, Build? lastCompleted, bool building) => Color(job, lastCompleted?.Result, building);
+
+    public static string Color(Item job, string? lastResult, bool building)
     {
         if (job.Job!.Disabled)
             return "disabled";
-        var color = lastCompleted?.Result switch
+        var color = lastResult switch
         {
             BuildResult.Success => "blue",
             BuildResult.Unstable => "yellow",
@@ -80,7 +82,7 @@ public sealed class ApiModels(TimeProvider time)
             .Add("views", new List<object?> { view });
     }
 
-    public sealed record JobState(IReadOnlyList<Build> Builds, IReadOnlyList<QueueItem> Queued, long? RunningNumber);
+    public sealed record JobState(IReadOnlyList<Build> Builds, QueueItem? FirstQueued, long? RunningNumber);
 
     public ApiObject Job(Item job, string baseUrl, JobState state)
     {
@@ -99,7 +101,7 @@ public sealed class ApiModels(TimeProvider time)
             .Add("color", Color(job, completed.FirstOrDefault(), builds.Any(b => b.Building)), 2)
             .Add("firstBuild", Ref(builds.LastOrDefault()))
             .Add("healthReport", new List<object?>())
-            .Add("inQueue", state.Queued.Count > 0)
+            .Add("inQueue", state.FirstQueued is not null)
             .Add("keepDependencies", false)
             .Add("lastBuild", Ref(builds.FirstOrDefault()))
             .Add("lastCompletedBuild", Ref(completed.FirstOrDefault()))
@@ -110,7 +112,7 @@ public sealed class ApiModels(TimeProvider time)
             .Add("lastUnsuccessfulBuild", Ref(completed.FirstOrDefault(b => b.Result != BuildResult.Success)))
             .Add("nextBuildNumber", job.NextBuildNumber)
             .Add("property", definitions is null ? new List<object?>() : new List<object?> { ParameterDefinitions(job, withValueName: true) }, inline: true)
-            .Add("queueItem", state.Queued.Count == 0 ? null : QueueItem(state.Queued[0], job, baseUrl, state.RunningNumber, withActions: false))
+            .Add("queueItem", state.FirstQueued is null ? null : QueueItem(state.FirstQueued, job, baseUrl, state.RunningNumber, withActions: false))
             .Add("concurrentBuild", job.Job!.Concurrent)
             .Add("disabled", job.Job!.Disabled);
         if (job.Definition is FreestyleJob)
@@ -281,7 +283,7 @@ public sealed class ApiModels(TimeProvider time)
             .Add("inQueueSince", item.InQueueSince, Always)
             .Add("params", string.Concat((item.Parameters ?? []).Select(v => $"\n{v.Name}={(v.IsSecret ? "****" : v.Value)}")), Always)
             .Add("stuck", status.Stage == QueueStage.Buildable && now - item.DueAt > TimeSpan.FromHours(24).TotalMilliseconds, Always)
-            .Add("task", ItemRef(job, baseUrl, Color(job, null, false)), Always)
+            .Add("task", ItemRef(job, baseUrl, Color(job, lastResult: null, building: false)), Always)
             .Add("url", $"queue/item/{item.Id}/", Always)
             .Add("why", status.Why, Always);
         // Valet's own field, so only where causes were dropped (limits.md §1): Jenkins' items keep their shape.

@@ -50,7 +50,7 @@ public class ServerHeartbeatTests
             var number = await Store.Items.TakeBuildNumberAsync(s, item.JobId);
             var build = await Builds.StartAsync(s, item, number, 1, Store.Home.Workspace("ws", (int)number), "built-in", Node.Id, now);
             Assert.True(await BuildStore.TakeSlotAsync(s, build));
-            await BuildQueue.MarkLeftAsync(s, item.Id, number, "built-in", now);
+            await Queue.MarkLeftAsync(s, item.Id, number, "built-in", now);
             return build;
         }, Ct);
 

@@ -94,7 +94,7 @@ public class BuildQueueTests
         Assert.False(otherValue.Folded);
         Assert.False(otherPassword.Folded);
         Assert.False(swapped.Folded);
-        Assert.Equal(4, (await queue.QueuedForJobAsync(job.Id, Ct)).Count);
+        Assert.Equal(4, (await queue.QueuedAsync(Ct)).Count(i => i.JobId == job.Id));
     }
 
     [Fact]
@@ -129,7 +129,7 @@ public class BuildQueueTests
         var cancelled = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         await queue.CancelAsync(cancelled.Id, Ct);
         var left = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
-        await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, left.Id, 1, "built-in", 0), Ct);
+        await store.Db.WriteAsync(s => queue.MarkLeftAsync(s, left.Id, 1, "built-in", 0), Ct);
         var fresh = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct);
         Assert.False(left.Folded);
         Assert.False(fresh.Folded);
@@ -195,7 +195,7 @@ public class BuildQueueTests
         var queue = Queue(store);
 
         Assert.Equal(new EnqueueResult(first.Id, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct));
-        await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, first.Id, 1, "built-in", 0), Ct);
+        await store.Db.WriteAsync(s => queue.MarkLeftAsync(s, first.Id, 1, "built-in", 0), Ct);
         Assert.Equal(new EnqueueResult(second, Folded: true), await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct));
         await queue.CancelAsync(second, Ct);
         Assert.False((await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 5), Ct)).Folded);
@@ -219,7 +219,13 @@ public class BuildQueueTests
 
         // All but the last 50 leave. Past 10 000 entries the map finds its oldest entries gone and
         // loads afresh: it then holds what waits.
-        await store.Db.WriteAsync(s => s.ExecuteAsync("UPDATE queue_item SET state = 'left' WHERE id NOT IN (SELECT id FROM queue_item ORDER BY id DESC LIMIT 50)"), Ct);
+        var leaving = await store.Db.ReadAsync(s => s.QueryAsync<long>("SELECT id FROM queue_item WHERE id NOT IN (SELECT id FROM queue_item ORDER BY id DESC LIMIT 50)"), Ct);
+        await store.Db.WriteAsync(async s =>
+        {
+            foreach (var id in leaving)
+                await queue.MarkLeftAsync(s, id, 1, "built-in", 0);
+            return 0;
+        }, Ct);
         for (var i = 0; i < 20; i++)
             Assert.False((await queue.EnqueueAsync(job, Values($"new{i}", "b"), Remote, InSeconds(store, 5), Ct)).Folded);
         if (map is not null)
@@ -305,7 +311,7 @@ public class BuildQueueTests
         var job = await store.CreateAsync("p");
         var queue = Queue(store);
         var (id, _) = await queue.EnqueueAsync(job, null, Remote, InSeconds(store, 0), Ct);
-        await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, id, 1, "built-in", 0), Ct);
+        await store.Db.WriteAsync(s => queue.MarkLeftAsync(s, id, 1, "built-in", 0), Ct);
         Assert.Equal(CancelOutcome.AlreadyLeft, await queue.CancelAsync(id, Ct));
         Assert.Equal(QueueState.Left, (await queue.FindAsync(id, Ct))!.State);
     }
@@ -353,7 +359,7 @@ public class BuildQueueTests
         if (cancelled)
             await queue.CancelAsync(id, Ct);
         else
-            await store.Db.WriteAsync(s => BuildQueue.MarkLeftAsync(s, id, 1, "built-in", now), Ct);
+            await store.Db.WriteAsync(s => queue.MarkLeftAsync(s, id, 1, "built-in", now), Ct);
         var item = (await queue.FindAsync(id, Ct))!;
 
         Assert.True(queue.StillVisible(item));

@@ -28,7 +28,7 @@ public class CronSchedulerTests
             new BuildRequests(Queue, new IdempotencyKeys(store.Db, time), new ServerSettings { QuietPeriod = 0 }, time, Polls), time,
             NullLogger<CronScheduler>.Instance);
 
-        public Task<IReadOnlyList<QueueItem>> QueuedAsync(Item job) => Queue.QueuedForJobAsync(job.Id, Ct);
+        public async Task<IReadOnlyList<QueueItem>> QueuedAsync(Item job) => (await Queue.QueuedAsync(Ct)).Where(i => i.JobId == job.Id).ToList();
 
         public static async Task<Fixture> OpenAsync(StoreEngine engine) => new(await TempStore.OpenAsync(engine));
 

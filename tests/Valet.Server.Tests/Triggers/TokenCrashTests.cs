@@ -25,12 +25,15 @@ public sealed class TokenCrashTests
     const int Clients = 16;
 
     [Fact]
-    public async Task A_crash_during_a_burst_loses_no_answered_item_and_no_answered_fold()
+    public async Task A_crash_during_a_burst_loses_no_answered_item_and_at_most_a_second_of_fold_counts()
     {
         await using var valet = await ValetProcess.StartAsync(Config);
         var created = new ConcurrentDictionary<long, string>();
         var foldItems = new ConcurrentBag<long>();
         var folds = 0;
+        // When each 303 was answered: a fold's count may trail its answer by up to a second (build-token-root.md §6).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var foldsAnswered = new ConcurrentBag<TimeSpan>();
         var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
         {
             using var http = valet.Anonymous();
@@ -61,6 +64,7 @@ public sealed class TokenCrashTests
                             foldItems.Add(response.QueueId());
                             break;
                         case (HttpStatusCode.SeeOther, 1):
+                            foldsAnswered.Add(clock.Elapsed);
                             Interlocked.Increment(ref folds);
                             break;
                         default:
@@ -73,6 +77,7 @@ public sealed class TokenCrashTests
 
         await ValetProcess.WaitUntilAsync(() => Task.FromResult(created.Count >= 300 && Volatile.Read(ref folds) >= 300),
             TimeSpan.FromSeconds(60), "a burst of answered triggers");
+        var killedAt = clock.Elapsed;
         await valet.KillAsync();
         await Task.WhenAll(clients);
         await valet.RestartAsync();
@@ -83,9 +88,13 @@ public sealed class TokenCrashTests
             Assert.True(items.TryGetValue(id, out var item), $"answered item {id} (v={value}) is gone after the crash");
             Assert.Equal($"\nv={value}", item["params"]!.GetValue<string>());
         }
-        // Every fold answered with 303 counts in the one waiting item; requests cut off by the crash may count too.
+        // Every fold answered with 303 counts in the one waiting item, except on SQLite those answered
+        // within the last second before the crash; requests cut off by the crash may count too.
         var foldItem = Assert.Single(foldItems);
-        Assert.True(Occurrences(items[foldItem]) >= folds + 1, $"the fold item counts {Occurrences(items[foldItem])} requests, {folds + 1} were answered");
+        var mustCount = ValetProcess.OnPostgres ? folds : foldsAnswered.Count(t => t < killedAt - TimeSpan.FromSeconds(1));
+        Assert.True(Occurrences(items[foldItem]) >= mustCount + 1,
+            $"the fold item counts {Occurrences(items[foldItem])} requests, {mustCount + 1} were answered more than a second before the crash");
+        Assert.True(Occurrences(items[foldItem]) <= folds + 1 + Clients, $"the fold item counts {Occurrences(items[foldItem])} requests, at most {folds + 1 + Clients} were sent");
     }
 
     /// <summary>Requests folded into an item from one address: the causes listed, or the count on the last past 100.</summary>
