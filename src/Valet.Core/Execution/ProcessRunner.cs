@@ -8,10 +8,15 @@ public sealed record ProcessSpec(string Script, string WorkingDirectory, IReadOn
 
 /// <summary>
 /// Owns every child process: a step runs as `/bin/sh -xe` in its own session (so its whole tree shares
-/// one process group), stdout and stderr merged and streamed to the caller.
+/// one process group), stdout and stderr merged and streamed to the caller. Each group is recorded in
+/// <see cref="ProcessGroups"/> before the step's first command runs, and forgotten once it has ended.
 /// </summary>
-public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
+public sealed partial class ProcessRunner(ProcessGroups groups, ILogger<ProcessRunner> logger)
 {
+    // The session's first shell waits for this line on its standard input before it runs the step: the
+    // group is recorded in between. Without it (the server died first, the pipe closed) nothing runs.
+    const string GoAhead = "go";
+
     public static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(5);
 
     /// <summary>Runs <paramref name="spec"/>; returns its exit code, or null when aborted through <paramref name="abort"/>.</summary>
@@ -31,7 +36,8 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
             };
             // setsid execs in place (our child is not a group leader), so the shell's pid is the group id.
             // The server runs with umask 077 for its home; a build writes its workspace with the umask it was started with.
-            foreach (var a in (string[])["/bin/sh", "-c", $"umask {FileModes.OriginalUmaskText}; exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
+            foreach (var a in (string[])["/bin/sh", "-c",
+                $"IFS= read -r go && [ \"$go\" = {GoAhead} ] || exit 125; umask {FileModes.OriginalUmaskText}; exec /bin/sh -xe \"$0\" 2>&1", scriptFile])
                 psi.ArgumentList.Add(a);
             // The spec's environment is the whole environment: nothing of the server's own leaks past it.
             psi.Environment.Clear();
@@ -39,21 +45,41 @@ public sealed partial class ProcessRunner(ILogger<ProcessRunner> logger)
                 psi.Environment[k] = v;
 
             using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start /bin/sh");
-            process.StandardInput.Close();
-            var aborted = false;
-            await using var onAbort = abort.Register(() =>
+            string record;
+            try
             {
-                aborted = true;
-                _ = KillGroupAsync(process);
-            });
-            // The output is read alongside: a background child holding the pipe must not hold the step.
-            var pump = PumpAsync(process.StandardOutput.BaseStream, output);
-            await process.WaitForExitAsync(CancellationToken.None);
-            // The step ends with its shell; what it left running in its group gets SIGTERM, then SIGKILL.
-            await EndGroupAsync(process.Id);
-            // Output already in the pipe is kept; a process that left the group could hold it open forever.
-            await Task.WhenAny(pump, Task.Delay(KillGrace, CancellationToken.None));
-            return aborted ? null : process.ExitCode;
+                record = groups.Record(process.Id);
+            }
+            catch
+            {
+                // Without the go-ahead the shell exits at once, having run nothing of the step.
+                process.StandardInput.Close();
+                await process.WaitForExitAsync(CancellationToken.None);
+                throw;
+            }
+            try
+            {
+                process.StandardInput.Write(GoAhead + "\n");
+                process.StandardInput.Close();
+                var aborted = false;
+                await using var onAbort = abort.Register(() =>
+                {
+                    aborted = true;
+                    _ = KillGroupAsync(process);
+                });
+                // The output is read alongside: a background child holding the pipe must not hold the step.
+                var pump = PumpAsync(process.StandardOutput.BaseStream, output);
+                await process.WaitForExitAsync(CancellationToken.None);
+                // The step ends with its shell; what it left running in its group gets SIGTERM, then SIGKILL.
+                await EndGroupAsync(process.Id);
+                // Output already in the pipe is kept; a process that left the group could hold it open forever.
+                await Task.WhenAny(pump, Task.Delay(KillGrace, CancellationToken.None));
+                return aborted ? null : process.ExitCode;
+            }
+            finally
+            {
+                ProcessGroups.Remove(record);
+            }
         }
         finally
         {

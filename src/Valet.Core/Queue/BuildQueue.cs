@@ -25,9 +25,13 @@ public sealed class BuildQueue(Database db, InstallationSecrets secrets, TimePro
 
     const string Columns = "id, job_id, state, due_at, in_queue_since, params, causes, build_number, left_at";
 
-    QueueItem ToItem(Row r) => new(r.Id, r.JobId, Enum.Parse<QueueState>(r.State, ignoreCase: true), r.DueAt, r.InQueueSince,
-        StoredParameters.Unseal(r.Params, secrets),
-        Json.Read<List<Cause>>(r.Causes), r.BuildNumber, r.LeftAt);
+    QueueItem ToItem(Row r)
+    {
+        var (causes, dropped) = Cause.Split(Json.Read<List<Cause>>(r.Causes));
+        return new(r.Id, r.JobId, Enum.Parse<QueueState>(r.State, ignoreCase: true), r.DueAt, r.InQueueSince,
+            StoredParameters.Unseal(r.Params, secrets), causes, r.BuildNumber, r.LeftAt)
+        { DroppedCauses = dropped };
+    }
 
     /// <summary>The folding key: an HMAC of the canonical value set, so passwords are compared without being stored in clear.</summary>
     string? FoldKey(IReadOnlyList<ParameterValue>? values)

@@ -7,7 +7,11 @@ public enum QueueState { Queued, Left, Cancelled }
 /// <summary>A queue item as stored. Waiting, blocked and buildable are views of Queued, decided at read time.</summary>
 public sealed record QueueItem(
     long Id, long JobId, QueueState State, long DueAt, long InQueueSince,
-    IReadOnlyList<ParameterValue>? Parameters, IReadOnlyList<Cause> Causes, long? BuildNumber, long? LeftAt);
+    IReadOnlyList<ParameterValue>? Parameters, IReadOnlyList<Cause> Causes, long? BuildNumber, long? LeftAt)
+{
+    /// <summary>Distinct causes past <see cref="Cause.MaxDistinct"/> that folded in and were only counted.</summary>
+    public int DroppedCauses { get; init; }
+}
 
 public sealed record EnqueueResult(long Id, bool Folded)
 {

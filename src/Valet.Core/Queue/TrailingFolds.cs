@@ -236,9 +236,13 @@ internal sealed class TrailingFolds
 
     public static QueueItem WithCauses(QueueItem item, IEnumerable<Cause> added)
     {
+        // As stored: the item's dropped count rides at the end of its list, so the cap holds for the sum.
         var causes = item.Causes.ToList();
+        if (item.DroppedCauses > 0)
+            causes.Add(new Cause(CauseKind.Dropped, Count: item.DroppedCauses));
         foreach (var c in added)
             Cause.Add(causes, c);
-        return item with { Causes = causes };
+        var (kept, dropped) = Cause.Split(causes);
+        return item with { Causes = kept, DroppedCauses = dropped };
     }
 }

@@ -118,9 +118,23 @@ public sealed partial class SqliteDatabase : Database
         if (!IsStorageFault(e))
             return e;
         if (Fail(e))
-            Log.StoreFailed(logger, e, Path);
+        {
+            // A disk at the edge of full may refuse, take a write and refuse again: one Critical line
+            // names the error, and refusals within the next minute are only warned about.
+            var now = Environment.TickCount64;
+            if (now >= quietCriticalUntil)
+            {
+                Log.StoreFailed(logger, e, Path);
+                quietCriticalUntil = now + (long)CriticalQuietFor.TotalMilliseconds;
+            }
+            else
+                Log.StoreFailedAgain(logger, e, Path);
+        }
         return Unavailable(e);
     }
+
+    static readonly TimeSpan CriticalQuietFor = TimeSpan.FromMinutes(1);
+    long quietCriticalUntil = long.MinValue;
 
     static readonly Statement Savepoint = new("SAVEPOINT w");
     static readonly Statement Release = new("RELEASE w");
@@ -186,11 +200,21 @@ public sealed partial class SqliteDatabase : Database
                 ready.Clear();
                 while (committed.Reader.TryRead(out var batch))
                     ready.AddRange(batch);
+                // Writes committed before a failed flush was seen: a later flush that succeeds proves
+                // nothing of the pages the failed one lost (the kernel may have dropped them), and
+                // recovery stops at the first frame missing from the log, so they are refused too.
+                if (flushFailure is { } failed)
+                {
+                    foreach (var w in ready)
+                        w.Fail(Unavailable(failed));
+                    continue;
+                }
                 try
                 {
                     // The log exists as long as the writer's connection is open; opened once and kept. A
                     // bare handle: a FileStream's handle getter seeks first, one more syscall per flush.
                     log ??= File.OpenHandle(LogPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                    FlushFault?.Invoke();
                     FlushData(log);
                 }
                 catch (Exception e)
@@ -226,6 +250,14 @@ public sealed partial class SqliteDatabase : Database
             throw new IOException($"fdatasync of {LogPath} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
+    /// <summary>
+    /// For tests: runs before each flush of the log, and what it throws is that flush failing, so a
+    /// test in process can fail a flush at a chosen write; a real one needs a block device that fails.
+    /// </summary>
+    internal Action? FlushFault { get; set; }
+
+    static long TotalChanges(SqliteConnection conn) => conn.ExecuteScalar<long>("SELECT total_changes()");
+
     [DllImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     static extern int FdataSync(SafeFileHandle file);
 
@@ -233,6 +265,7 @@ public sealed partial class SqliteDatabase : Database
     {
         var done = new List<PendingWrite>(batch.Count);
         Session? session = null;
+        var changesBefore = flushFailure is null && Failure is not null ? TotalChanges(conn) : (long?)null;
         try
         {
             using var tx = conn.BeginTransaction();
@@ -277,8 +310,9 @@ public sealed partial class SqliteDatabase : Database
             // point can a reader see the new rows, so nothing stale is cached again.
             session?.RunAfterCommit();
         }
-        // A full disk passes: the store takes writes again once one commits (a failed flush never does).
-        if (flushFailure is null && Failure is not null)
+        // A full disk passes: the store takes writes again once one commits something (a failed flush
+        // never does). A batch that changed no row appends nothing to the log, so it proves nothing.
+        if (changesBefore is { } before && done.Count > 0 && TotalChanges(conn) > before)
             Recover();
         if (done.Count > 0)
             committed.Writer.TryWrite(done);
@@ -323,6 +357,9 @@ public sealed partial class SqliteDatabase : Database
 
         [LoggerMessage(Level = LogLevel.Critical, Message = "The database {Path} refuses writes: they answer 503 store-failed while this lasts")]
         public static partial void StoreFailed(ILogger logger, Exception e, string path);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "The database {Path} refuses writes again, within a minute of taking them back: they answer 503 store-failed while this lasts")]
+        public static partial void StoreFailedAgain(ILogger logger, Exception e, string path);
 
         [LoggerMessage(Level = LogLevel.Critical, Message = "The database writer stopped: no write can be committed until Valet restarts")]
         public static partial void WriterFailed(ILogger logger, Exception e);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Valet.Core;
 using Valet.Core.Configuration;
+using Valet.Core.Execution;
 using Valet.Core.Items;
 using Valet.Core.Security;
 using Valet.Core.Storage;
@@ -24,6 +25,9 @@ public static class Bootstrap
     /// <summary>Empty when the server may listen; otherwise the lines that say why not.</summary>
     public static async Task<IReadOnlyList<string>> PrepareAsync(IServiceProvider services, ValetSettings settings, ValetConfig config, CancellationToken ct)
     {
+        // First of all, under the home's lock: steps a crashed server left running stop before anything
+        // else runs, in their workspaces or elsewhere (limits.md §3).
+        services.GetRequiredService<ProcessGroups>().KillLeftovers();
         var db = services.GetRequiredService<Database>();
         await db.OpenAsync(ct);
         // Before anything asks for the keys: they are made only for a database that has no check value yet.

@@ -47,6 +47,7 @@ public static class ValetServices
         s.AddSingleton<BuildQueue>();
         s.AddSingleton<BuildStore>();
         s.AddSingleton<ConsoleLogs>();
+        s.AddSingleton<ProcessGroups>();
         s.AddSingleton<ProcessRunner>();
         s.AddSingleton<IStepRunner, ShellStepRunner>();
         s.AddSingleton(new Authorizer(config.Security));

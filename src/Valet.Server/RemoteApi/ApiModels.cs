@@ -286,6 +286,9 @@ public sealed class ApiModels(TimeProvider time)
             .Add("task", ItemRef(job, baseUrl, Color(job, lastResult: null, building: false)), Always)
             .Add("url", $"queue/item/{item.Id}/", Always)
             .Add("why", status.Why, Always);
+        // Valet's own field, so only where causes were dropped (limits.md §1): Jenkins' items keep their shape.
+        if (item.DroppedCauses > 0)
+            o.Add("droppedCauses", item.DroppedCauses, Always);
         switch (status.Stage)
         {
             case QueueStage.Waiting:

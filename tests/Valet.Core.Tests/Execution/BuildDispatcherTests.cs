@@ -27,7 +27,7 @@ public class BuildDispatcherTests
             Queue = new BuildQueue(store.Db, store.Secrets, TimeProvider.System);
             Builds = new BuildStore(store.Db, store.Secrets);
             Dispatcher = new BuildDispatcher(store.Db, store.Items, Queue, Builds,
-                [new ShellStepRunner(new ProcessRunner(NullLogger<ProcessRunner>.Instance))], store.Home,
+                [new ShellStepRunner(new ProcessRunner(new ProcessGroups(store.Home, NullLogger<ProcessGroups>.Instance), NullLogger<ProcessRunner>.Instance))], store.Home,
                 Options.Create(new ExecutorOptions { Count = count, RootUrl = "http://valet.test/" }), TimeProvider.System,
                 NullLogger<BuildDispatcher>.Instance, node: Node);
             Heartbeat = new ServerHeartbeat(store.Db, Node, new ServerNodes(store.Db), Dispatcher, store.Home, TimeProvider.System,

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Valet.Core;
 using Valet.Core.Execution;
 using Xunit;
 
@@ -7,9 +8,15 @@ namespace Valet.Core.Tests.Execution;
 public sealed class ShellStepRunnerTests : IDisposable
 {
     readonly string dir = Path.Combine(Path.GetTempPath(), "valet-shell-step-" + Guid.NewGuid().ToString("N"));
-    readonly ShellStepRunner runner = new(new ProcessRunner(NullLogger<ProcessRunner>.Instance));
+    readonly ProcessGroups groups;
+    readonly ShellStepRunner runner;
 
-    public ShellStepRunnerTests() => Directory.CreateDirectory(Workspace);
+    public ShellStepRunnerTests()
+    {
+        Directory.CreateDirectory(Workspace);
+        groups = new ProcessGroups(new ValetHome(Path.Combine(dir, "home")), NullLogger<ProcessGroups>.Instance);
+        runner = new(new ProcessRunner(groups, NullLogger<ProcessRunner>.Instance));
+    }
 
     string Workspace => Path.Combine(dir, "ws");
     string Log => Path.Combine(dir, "log");
@@ -66,5 +73,19 @@ public sealed class ShellStepRunnerTests : IDisposable
         var (result, console) = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(BuildResult.Aborted, result);
         Assert.DoesNotContain("never\n", console, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_step_group_is_recorded_before_its_first_command_and_forgotten_when_it_ends()
+    {
+        // The step's shell is its group's leader: its record names its pid and its start time.
+        var (result, console) = await RunAsync(
+            $"read group start boot < \"{groups.Directory}/$$\"\n" +
+            "test \"$group\" = \"$$\"\n" +
+            "test \"$start\" = \"$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)\"\n" +
+            "test \"$boot\" = \"$(cat /proc/sys/kernel/random/boot_id)\"\n" +
+            "test \"$(ps -o pgid= -p $$ | tr -d ' ')\" = \"$$\"");
+        Assert.True(BuildResult.Success == result, console);
+        Assert.Empty(Directory.GetFiles(groups.Directory));
     }
 }

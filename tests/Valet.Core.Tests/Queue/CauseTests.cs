@@ -55,4 +55,42 @@ public sealed class CauseTests
     [Fact]
     public void Causes_of_different_users_are_not_the_same() =>
         Assert.False(Cause.User("alice", "A").SameAs(Cause.User("bob", "A")));
+
+    [Fact]
+    public void Past_100_distinct_causes_a_new_one_is_only_counted_and_equal_ones_still_count_on_theirs()
+    {
+        List<Cause> causes = [];
+        for (var i = 0; i < 103; i++)
+            Cause.Add(causes, Cause.Remote("10.0.0.7", $"n{i}"));
+        Cause.Add(causes, Cause.Remote("10.0.0.7", "n3"));
+        Cause.Add(causes, Cause.Timer with { Count = 2 });
+
+        var (kept, dropped) = Cause.Split(causes);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"n{i}"), kept.Select(c => c.Note));
+        Assert.Equal(2, kept[3].Count);
+        Assert.Equal(5, dropped);
+    }
+
+    [Fact]
+    public void Merging_a_list_that_dropped_causes_keeps_its_count_and_the_cap()
+    {
+        List<Cause> other = [];
+        for (var i = 0; i < 102; i++)
+            Cause.Add(other, Cause.Remote("10.0.0.8", $"o{i}"));
+        List<Cause> causes = [Cause.Scm];
+        foreach (var c in other)
+            Cause.Add(causes, c);
+
+        var (kept, dropped) = Cause.Split(causes);
+        Assert.Equal(100, kept.Count);
+        Assert.DoesNotContain(kept, c => c.Kind == CauseKind.Dropped);
+        Assert.Equal(3, dropped);
+    }
+
+    [Fact]
+    public void A_list_that_dropped_nothing_splits_into_itself_and_zero()
+    {
+        List<Cause> causes = [Cause.Scm, Cause.Timer];
+        Assert.Equal((causes, 0), Cause.Split(causes));
+    }
 }

@@ -25,7 +25,7 @@ public class ScmPollingTests
         {
             Store = store;
             Polls = new PollRequests(store.Db, ServerNode.ForThisProcess("test"), TimeProvider.System);
-            var processes = new ProcessRunner(NullLogger<ProcessRunner>.Instance);
+            var processes = new ProcessRunner(new ProcessGroups(store.Home, NullLogger<ProcessGroups>.Instance), NullLogger<ProcessRunner>.Instance);
             var git = new GitClient(processes, Options.Create(new ExecutorOptions()));
             Queue = new BuildQueue(store.Db, store.Secrets, TimeProvider.System);
             Builds = new BuildStore(store.Db, store.Secrets);

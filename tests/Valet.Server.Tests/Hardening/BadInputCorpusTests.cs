@@ -103,7 +103,11 @@ public sealed class BadInputCorpusTests
 
     /// <summary>
     /// limits.md §1: the only 5xx Valet answers on purpose are 503 <c>queue-full</c> and <c>store-failed</c>.
-    /// Kestrel itself answers 505 to a request line whose version is not HTTP/1.x, before any of Valet runs.
+    /// Kestrel itself answers 505 to a request line whose version is not HTTP/1.x, before any of Valet runs:
+    /// the connection's parser refuses the line, so no middleware, endpoint or store sees the request and
+    /// nothing is spent or changed. It is not a Valet answer (no <c>X-Error</c>, <c>Server: Kestrel</c>),
+    /// and it is the status RFC 9110 §15.6.6 names for an unsupported version, which is the client's
+    /// fault told in the only code HTTP has for it; limits.md's "no 5xx" is about Valet's answers.
     /// </summary>
     static bool Allowed(HostileRequest request, int status, string head)
     {

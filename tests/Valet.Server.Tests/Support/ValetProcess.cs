@@ -279,6 +279,7 @@ public sealed partial class ValetProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
+        KillRecordedGroups();
         process?.Dispose();
         try { Directory.Delete(Home, recursive: true); }
         catch (IOException) { }
@@ -286,6 +287,24 @@ public sealed partial class ValetProcess : IAsyncDisposable
             File.Delete(ConfigPath);
         if (ownsDatabase)
             await Database!.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The steps a killed server left running (the groups it recorded in its home, whose leader still has
+    /// the recorded start time), so that no `sleep 300` outlives a test that ends with a kill.
+    /// </summary>
+    void KillRecordedGroups()
+    {
+        var records = Path.Combine(Home, "run", "groups");
+        if (!Directory.Exists(records))
+            return;
+        foreach (var file in Directory.GetFiles(records))
+        {
+            var recorded = File.ReadAllText(file).Split(' ');
+            if (recorded.Length == 3 && int.TryParse(recorded[0], out var group) && group > 1
+                && Valet.Core.Execution.ProcessGroups.StartTime(group)?.ToString(System.Globalization.CultureInfo.InvariantCulture) == recorded[1])
+                _ = kill(-group, 9);
+        }
     }
 
     [LibraryImport("libc")]
