@@ -64,7 +64,7 @@ public sealed class CrashStormTests(ITestOutputHelper output)
     readonly HashSet<int> finished = [];
 
     [Fact]
-    public async Task CrashStorm_every_acknowledged_item_survives_kill_9_and_is_built_once()
+    public async Task Kill_9_at_random_moments_of_a_trigger_storm_loses_no_acknowledged_item_and_builds_none_twice()
     {
         var started = Stopwatch.StartNew();
         await using var valet = await ValetProcess.StartAsync(Config);
