@@ -79,7 +79,9 @@ public static class ItemEndpoints
             var children = await ReadableChildrenAsync(context, item.Item, items, builds, access, models, baseUrl, ct);
             return ApiResults.Render(context, models.Folder(item.Item, baseUrl, children), format);
         }
-        var recent = await builds.ListAsync(item.Item.Id, 100, ct);
+        // `builds` is the newest 100, as Jenkins has it; `allBuilds`, which only a tree names, is every build.
+        var everyBuild = context.Request.Query["tree"].ToString().Contains("allBuilds", StringComparison.Ordinal);
+        var recent = await builds.ListAsync(item.Item.Id, everyBuild ? int.MaxValue : 100, ct);
         var queued = await queue.FirstQueuedForJobAsync(item.Item.Id, ct);
         var state = new ApiModels.JobState(recent, queued, recent.FirstOrDefault(b => b.Building)?.Number);
         return ApiResults.Render(context, models.Job(item.Item, baseUrl, state), format);

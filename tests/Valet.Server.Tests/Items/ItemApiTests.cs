@@ -54,6 +54,31 @@ public sealed class ItemApiTests
     }
 
     [Fact]
+    public async Task A_job_with_more_than_100_builds_lists_the_newest_100_in_builds_and_every_one_in_allBuilds()
+    {
+        await using var valet = await ValetProcess.StartAsync("""
+            server: { quietPeriod: 0, executors: 2 }
+            jobs:
+              - name: many
+                authToken: secret
+                concurrent: true
+                parameters:
+                  - { type: string, name: v }
+            """);
+        using var http = valet.Anonymous();
+        for (var i = 0; i < 103; i++)
+        {
+            using var response = await http.GetAsync($"buildByToken/buildWithParameters?job=many&token=secret&v={i}");
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        }
+        await ValetProcess.WaitUntilAsync(async () => (await valet.GetJsonAsync("queue/api/json"))["items"]!.AsArray().Count == 0,
+            TimeSpan.FromSeconds(120), "the queue to empty");
+        var job = await valet.GetJsonAsync("job/many/api/json?tree=builds[number],allBuilds[number]");
+        Assert.Equal(Enumerable.Range(4, 100).Reverse(), job["builds"]!.AsArray().Select(b => b!["number"]!.GetValue<int>()));
+        Assert.Equal(Enumerable.Range(1, 103).Reverse(), job["allBuilds"]!.AsArray().Select(b => b!["number"]!.GetValue<int>()));
+    }
+
+    [Fact]
     public async Task Bad_entries_are_400_naming_the_problem_and_change_nothing()
     {
         await using var valet = await ValetProcess.StartAsync(Config);
