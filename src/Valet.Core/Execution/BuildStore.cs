@@ -45,7 +45,7 @@ public sealed class BuildStore(Database db, InstallationSecrets secrets)
             $"""
             SELECT j.id AS JobId,
                    (SELECT b.result FROM build b WHERE b.job_id = j.id AND b.state = 'done' ORDER BY b.number DESC LIMIT 1) AS LastResult,
-                   CASE WHEN EXISTS (SELECT 1 FROM build b WHERE b.job_id = j.id AND b.state <> 'done') THEN 1 ELSE 0 END AS Building
+                   CAST(CASE WHEN EXISTS (SELECT 1 FROM build b WHERE b.job_id = j.id AND b.state <> 'done') THEN 1 ELSE 0 END AS BIGINT) AS Building
             FROM item j WHERE j.id {db.Dialect.InList("@jobIds")}
             """, new { jobIds = jobIds.ToArray() })).ToDictionary(r => r.JobId), ct);
     }
