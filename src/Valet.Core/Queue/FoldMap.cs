@@ -29,8 +29,8 @@ internal sealed class FoldMap : IWaitingItems
 
     readonly Dictionary<(long JobId, string? Key), long> items = [];
     bool loaded;
-    // Entries of items that left stay until their kind comes again. Past this many entries the
-    // oldest few are checked, and the map is loaded afresh if most of them left.
+    // Entries of items that left stay until their kind comes again. Past this many entries a sample
+    // is checked, and the map is loaded afresh if most of it left.
     int checkAt;
     const int Sample = 64;
 
@@ -96,14 +96,18 @@ internal sealed class FoldMap : IWaitingItems
     }
 
     /// <summary>
-    /// Reloads only when most of a sample of the oldest entries (a dictionary mostly enumerates in
-    /// insertion order) left the queue: a queue that only grows, with many items waiting, is never
-    /// read whole again, which would hold the writer for as long as a long queue takes to read.
+    /// Reloads only when most of a sample of entries, spread over the map, left the queue: a queue
+    /// that only grows, with many items waiting, is never read whole again, which would hold the
+    /// writer for as long as a long queue takes to read.
     /// </summary>
     async Task PruneAsync(Session s)
     {
         var left = 0;
-        foreach (var ((jobId, key), id) in items.Take(Sample).ToList())
+        // Spread over the whole map, not its oldest entries: long-waiting items at its start (a job
+        // whose items wait for hours) would otherwise keep it from ever seeing that the entries after
+        // them left, and it would grow by one entry per item that ever waited.
+        var stride = Math.Max(1, items.Count / Sample);
+        foreach (var ((jobId, key), id) in items.Where((_, i) => i % stride == 0).Take(Sample).ToList())
         {
             if (await s.QueryFirstOrDefaultAsync<WaitingItem>(ById, new { Id = id, JobId = jobId, Key = key }) is null)
                 left++;

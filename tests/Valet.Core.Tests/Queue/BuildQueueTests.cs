@@ -236,6 +236,34 @@ public class BuildQueueTests
     }
 
     [Fact]
+    public async Task The_fold_map_forgets_items_that_left_behind_items_that_keep_waiting()
+    {
+        if (Engine != StoreEngine.Sqlite)
+            Assert.Skip("the fold map is SQLite's; PostgreSQL reads the rows");
+        await using var store = await TempStore.OpenAsync(Engine);
+        var job = await store.CreateAsync("p", Parameterized);
+        var queue = Queue(store);
+        // The oldest entries keep waiting (a job whose items wait for hours); many later ones leave.
+        foreach (var chunk in Enumerable.Range(0, 3_000).Chunk(1_000))
+            await Task.WhenAll(chunk.Select(i => queue.EnqueueAsync(job, Values($"keep{i}", "b"), Remote, InSeconds(store, 3600), Ct)));
+        var gone = new List<long>();
+        foreach (var chunk in Enumerable.Range(0, 6_500).Chunk(1_000))
+            gone.AddRange((await Task.WhenAll(chunk.Select(i => queue.EnqueueAsync(job, Values($"gone{i}", "b"), Remote, InSeconds(store, 3600), Ct)))).Select(r => r.Id));
+        await store.Db.WriteAsync(async s =>
+        {
+            foreach (var id in gone)
+                await queue.MarkLeftAsync(s, id, 1, "built-in", 0);
+            return 0;
+        }, Ct);
+        // Past 10,000 entries the map checks a sample spread over it, finds most of it gone and loads afresh.
+        for (var i = 0; i < 600; i++)
+            Assert.False((await queue.EnqueueAsync(job, Values($"new{i}", "b"), Remote, InSeconds(store, 3600), Ct)).Folded);
+        Assert.InRange(FoldMap.Of(store.Db).Count, 3_000, 3_600);
+        Assert.True((await queue.EnqueueAsync(job, Values("keep0", "b"), Remote, InSeconds(store, 3600), Ct)).Folded);
+        Assert.False((await queue.EnqueueAsync(job, Values("gone0", "b"), Remote, InSeconds(store, 3600), Ct)).Folded);
+    }
+
+    [Fact]
     public async Task A_fold_with_an_earlier_due_time_moves_the_item_earlier()
     {
         await using var store = await TempStore.OpenAsync(Engine);
