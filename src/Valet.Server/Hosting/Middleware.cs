@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Valet.Server.Hosting;
 
@@ -50,6 +51,65 @@ public sealed partial class RequestLogMiddleware(RequestDelegate next, ILoggerFa
     {
         [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} {Path}{Query} -> {Status} in {Elapsed:0.0} ms")]
         public static partial void Request(ILogger logger, string method, string path, string query, int status, double elapsed);
+    }
+}
+
+/// <summary>
+/// Valet's 1 MiB body limit, kept by Valet rather than by Kestrel: a body over it is refused with
+/// Kestrel's own 413 exception, while Kestrel's larger limit (<see cref="DrainLimit"/>) lets it read and
+/// drop the rest after the answer. Closing with unread bytes would reset the connection, and a client still
+/// sending would often lose the 413 to a broken pipe.
+/// </summary>
+public sealed class BodyLimitMiddleware(RequestDelegate next)
+{
+    public const long Limit = 1024 * 1024;
+    public const long DrainLimit = 8 * Limit;
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+            context.Request.Body = new LimitedBody(context.Request.Body, context.Request.ContentLength);
+        return next(context);
+    }
+
+    sealed class LimitedBody(Stream inner, long? announced) : Stream
+    {
+        long read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, Room(count)));
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
+            Count(await inner.ReadAsync(buffer[..Room(buffer.Length)], ct));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) =>
+            ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+        // One byte past the limit is read, to tell a body of exactly 1 MiB from a longer one.
+        int Room(int wanted)
+        {
+            if (announced > Limit || read > Limit)
+                throw new BadHttpRequestException("The request body is larger than 1 MiB", StatusCodes.Status413PayloadTooLarge);
+            return (int)Math.Min(wanted, Limit + 1 - read);
+        }
+
+        int Count(int n)
+        {
+            read += n;
+            if (read > Limit)
+                throw new BadHttpRequestException("The request body is larger than 1 MiB", StatusCodes.Status413PayloadTooLarge);
+            return n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 

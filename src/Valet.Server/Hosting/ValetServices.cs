@@ -26,7 +26,7 @@ public static class ValetServices
         Directory.CreateDirectory(home.Root);
         FileModes.RestrictDirectory(home.Root);
         builder.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1024 * 1024);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = BodyLimitMiddleware.DrainLimit);
         builder.Host.ConfigureHostOptions(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.AddValetLogging(home.Logs);
 
@@ -96,6 +96,7 @@ public static class ValetServices
         app.UseMiddleware<JenkinsHeadersMiddleware>();
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseMiddleware<ErrorBoundaryMiddleware>();
+        app.UseMiddleware<BodyLimitMiddleware>();
         app.UseMiddleware<AuthenticationMiddleware>();
         app.UseMiddleware<ItemPathsMiddleware>();
         app.UseRouting();

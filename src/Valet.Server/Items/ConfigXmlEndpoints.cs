@@ -16,7 +16,7 @@ namespace Valet.Server.Items;
 /// </summary>
 public static partial class ConfigXmlEndpoints
 {
-    const int MaxBody = 1024 * 1024;
+    const long MaxBody = BodyLimitMiddleware.Limit;
     const int MaxWarnings = 20;
     static readonly string[] ReadMethods = ["GET", "HEAD"];
 

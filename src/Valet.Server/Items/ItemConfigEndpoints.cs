@@ -20,7 +20,7 @@ namespace Valet.Server.Items;
 /// </summary>
 public static class ItemConfigEndpoints
 {
-    const int MaxBody = 1024 * 1024;
+    const long MaxBody = BodyLimitMiddleware.Limit;
 
     public static IResult ManagedByFile(Item item) =>
         Http.Error(409, "managed-by-file", $"{item.FullName} is managed by the configuration file {item.ManagedBy}: change it there");

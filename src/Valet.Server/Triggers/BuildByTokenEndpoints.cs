@@ -35,7 +35,7 @@ sealed record TokenAnswer(int Status, string? Reason, string Message)
 /// </summary>
 public static partial class BuildByTokenEndpoints
 {
-    const long MaxBody = 1024 * 1024;
+    const long MaxBody = BodyLimitMiddleware.Limit;
     static readonly TokenAnswer BodyTooLarge = new(413, "body-too-large", "The request body is larger than 1 MiB");
     public const string NoSuchJobMessage = "No such job, or it cannot be triggered with a token";
     public const string LogCategory = "Valet.Triggers.BuildByToken";

@@ -100,6 +100,43 @@ public sealed class TokenAccessTests
     }
 
     [Fact]
+    public async Task A_client_still_sending_a_body_over_the_limit_reads_its_413_not_a_reset_connection()
+    {
+        // The 413 goes out when the length is known to be too large, before the body has arrived.
+        // Closing then, with unread bytes, would reset the connection and drop the answer unread.
+        await using var valet = await ValetProcess.StartAsync(TokenSetup.Config);
+        foreach (var (framing, size) in new[] { ("Content-Length: 3145728", 3 * 1024 * 1024), ("Transfer-Encoding: chunked", 2 * 1024 * 1024) })
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync(valet.BaseAddress.Host, valet.BaseAddress.Port, timeout.Token);
+            var stream = client.GetStream();
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                $"POST /buildByToken/build?job=p&token=secret HTTP/1.1\r\nHost: valet\r\nContent-Type: application/octet-stream\r\n{framing}\r\nConnection: close\r\n\r\n"), timeout.Token);
+            var piece = new byte[64 * 1024];
+            var chunked = framing.StartsWith("Transfer", StringComparison.Ordinal);
+            for (var sent = 0; sent < size; sent += piece.Length)
+            {
+                if (chunked)
+                    await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"{piece.Length:x}\r\n"), timeout.Token);
+                await stream.WriteAsync(piece, timeout.Token);
+                if (chunked)
+                    await stream.WriteAsync("\r\n"u8.ToArray(), timeout.Token);
+                // The server has answered by the time the rest is sent.
+                if (sent == 0 || sent == 1024 * 1024)
+                    await Task.Delay(300, timeout.Token);
+            }
+            if (chunked)
+                await stream.WriteAsync("0\r\n\r\n"u8.ToArray(), timeout.Token);
+            using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+            var answer = await reader.ReadToEndAsync(timeout.Token);
+            Assert.StartsWith("HTTP/1.1 413 ", answer, StringComparison.Ordinal);
+            Assert.Contains("body-too-large", answer, StringComparison.Ordinal);
+        }
+        Assert.Empty(await valet.QueueItemsAsync());
+    }
+
+    [Fact]
     public async Task Polling_answers_scheduled_for_jobs_with_a_poll_trigger_only()
     {
         await using var valet = await ValetProcess.StartAsync(TokenSetup.Config);
