@@ -45,17 +45,19 @@ public static class TestPostgres
             using var conn = new NpgsqlConnection(Valet.Core.Storage.PostgresDatabase.ConnectionString(Url));
             conn.Open();
             var tables = new List<string>();
-            using (var cmd = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", conn))
+            using (var cmd = new NpgsqlCommand("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename", conn))
             using (var reader = cmd.ExecuteReader())
             {
                 while (reader.Read())
                     tables.Add(reader.GetString(0));
             }
             var text = new System.Text.StringBuilder();
+            // Sorted: a table's physical row order is no part of its content.
             foreach (var table in tables)
             {
-                using var cmd = new NpgsqlCommand($"SELECT t::text FROM \"{table}\" t", conn);
+                using var cmd = new NpgsqlCommand($"SELECT t::text FROM \"{table}\" t ORDER BY 1", conn);
                 using var reader = cmd.ExecuteReader();
+                text.AppendLine($"-- {table}");
                 while (reader.Read())
                     text.AppendLine(reader.GetString(0));
             }
