@@ -10,8 +10,9 @@ namespace Valet.Core.Scm;
 /// <summary>
 /// The git command line through <see cref="ProcessRunner"/>: it acts like the user's git (SSH keys,
 /// credential helpers, http and file URLs), is killed like a step on abort, and its trace goes to the
-/// console or the polling log. URL and branch reach the script as variables, never spliced into it;
-/// the script's trace shows the URL, so its readers mask the URL's password (<see cref="GitUrl"/>).
+/// console or the polling log. URL and branch reach the script as variables, never spliced into it.
+/// A password in the URL reaches git through a credential helper instead, and the readers of the trace
+/// mask it anyway (<see cref="GitUrl"/>).
 /// </summary>
 public sealed partial class GitClient(ProcessRunner processes, IOptions<ExecutorOptions> options)
 {
@@ -32,11 +33,22 @@ public sealed partial class GitClient(ProcessRunner processes, IOptions<Executor
     Dictionary<string, string> Variables(GitScm scm)
     {
         var env = BuildEnvironment.Base(options.Value.Environment);
-        env["GIT_URL"] = scm.Url;
+        env["GIT_URL"] = GitUrl.WithoutPassword(scm.Url);
         env["GIT_BRANCH_NAME"] = scm.Branch;
         // A build must fail, not wait for a password nobody will type.
         env["GIT_TERMINAL_PROMPT"] = "0";
         env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes";
+        if (GitUrl.Password(scm.Url) is { } password)
+        {
+            // The URL's password reaches git through the one credential helper it is given here (the
+            // empty value drops the user's helpers first), never through the URL: so it is neither in
+            // the clone's .git/config nor in a traced command line.
+            env["VALET_GIT_PASSWORD"] = password;
+            env["GIT_CONFIG_COUNT"] = "2";
+            env["GIT_CONFIG_KEY_0"] = env["GIT_CONFIG_KEY_1"] = "credential.helper";
+            env["GIT_CONFIG_VALUE_0"] = "";
+            env["GIT_CONFIG_VALUE_1"] = """!f() { test "$1" = get && printf 'password=%s\n' "$VALET_GIT_PASSWORD"; }; f""";
+        }
         return env;
     }
 

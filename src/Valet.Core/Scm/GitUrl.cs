@@ -4,9 +4,10 @@ using Valet.Core.Items;
 namespace Valet.Core.Scm;
 
 /// <summary>
-/// A git URL may carry a password in its userinfo (`https://user:secret@host/repo.git`). git needs it
-/// as written; everything Valet writes (consoles, polling logs, the API, log lines) shows the URL with
-/// the password as ****, and masks the password wherever git or a step prints it.
+/// A git URL may carry a password in its userinfo (`https://user:secret@host/repo.git`). git gets the
+/// URL without it and the password from a credential helper (<see cref="GitClient"/>); everything Valet
+/// writes (consoles, polling logs, the API, log lines) shows the URL with the password as ****, and
+/// masks the password wherever git or a step prints it.
 /// </summary>
 public static class GitUrl
 {
@@ -32,22 +33,34 @@ public static class GitUrl
     public static string Masked(string url) =>
         PasswordAt(url) is { } p ? url[..p.Start] + SecretMasker.Mask + url[(p.Start + p.Length)..] : url;
 
+    /// <summary>The URL without its password (`https://user@host/repo.git`): what git is given, so the password stays out of `.git/config`.</summary>
+    public static string WithoutPassword(string url) =>
+        PasswordAt(url) is { } p ? url[..(p.Start - 1)] + url[(p.Start + p.Length)..] : url;
+
+    /// <summary>The URL's password percent-decoded, as git would send it; null when there is none.</summary>
+    public static string? Password(string url) =>
+        PasswordAt(url) is { } p ? Decoded(url.Substring(p.Start, p.Length)) : null;
+
     /// <summary>The password of the URL as written and percent-decoded, for a <see cref="SecretMasker"/>; empty when there is none.</summary>
     public static IReadOnlyList<string> Secrets(string url)
     {
         if (PasswordAt(url) is not { } p)
             return [];
         var written = url.Substring(p.Start, p.Length);
-        string decoded;
+        var decoded = Decoded(written);
+        return decoded == written ? [written] : [written, decoded];
+    }
+
+    static string Decoded(string written)
+    {
         try
         {
-            decoded = Uri.UnescapeDataString(written);
+            return Uri.UnescapeDataString(written);
         }
         catch (UriFormatException)
         {
-            decoded = written;
+            return written;
         }
-        return decoded == written ? [written] : [written, decoded];
     }
 
     /// <summary>

@@ -20,6 +20,20 @@ public sealed class GitUrlTests
     [InlineData("https://user:@example.com/repo.git", "https://user:@example.com/repo.git")]
     public void Only_a_userinfo_password_is_masked(string url, string shown) => Assert.Equal(shown, GitUrl.Masked(url));
 
+    [Theory]
+    [InlineData("https://user:s3cret@example.com/repo.git", "https://user@example.com/repo.git", "s3cret")]
+    [InlineData("https://user:p%40ss@example.com/repo.git", "https://user@example.com/repo.git", "p@ss")]
+    [InlineData("https://user:p@ss@example.com/a@b.git", "https://user@example.com/a@b.git", "p@ss")]
+    [InlineData("https://user:100%@example.com/repo.git", "https://user@example.com/repo.git", "100%")]
+    [InlineData("https://user@example.com/repo.git", "https://user@example.com/repo.git", null)]
+    [InlineData("https://user:@example.com/repo.git", "https://user:@example.com/repo.git", null)]
+    [InlineData("git@example.com:team/repo.git", "git@example.com:team/repo.git", null)]
+    public void Git_is_given_the_url_without_its_password_and_the_password_decoded(string url, string forGit, string? password)
+    {
+        Assert.Equal(forGit, GitUrl.WithoutPassword(url));
+        Assert.Equal(password, GitUrl.Password(url));
+    }
+
     [Fact]
     public void The_password_is_masked_as_written_and_decoded_wherever_it_is_printed()
     {

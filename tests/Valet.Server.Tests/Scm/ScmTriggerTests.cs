@@ -236,12 +236,12 @@ public sealed class ScmTriggerTests
         await valet.StopAsync();
         var logs = string.Concat(Directory.EnumerateFiles(Path.Combine(valet.Home, "logs"), "*", SearchOption.AllDirectories).Select(File.ReadAllText));
 
-        // git ran with the password (its traced command line carried it, masked as it was written) and failed.
+        // git ran with the URL without its password (that comes from a credential helper) and failed.
         Assert.Contains("Polling http://ci-user:****@127.0.0.1:1/repo.git branch main", pollLog);
-        Assert.Contains("git ls-remote http://ci-user:****@127.0.0.1:1/repo.git", pollLog);
+        Assert.Contains("git ls-remote http://ci-user@127.0.0.1:1/repo.git", pollLog);
         Assert.Contains("Could not read the head of main; no build", pollLog);
         Assert.Equal("FAILURE", run["result"]!.GetValue<string>());
-        Assert.Contains("git remote add origin http://ci-user:****@127.0.0.1:1/repo.git", console);
+        Assert.Contains("git remote add origin http://ci-user@127.0.0.1:1/repo.git", console);
         Assert.Contains("Checkout of http://ci-user:****@127.0.0.1:1/repo.git (main) failed", console);
         Assert.DoesNotContain("never", console.Replace("echo never", ""));
         foreach (var (what, text) in new[] { ("polling log", pollLog), ("console", console), ("job API", job), ("run API", runJson), ("server output", valet.Output), ("log files", logs) })
@@ -286,17 +286,17 @@ public sealed class ScmTriggerTests
     }
 
     [Fact]
-    public async Task A_git_url_password_reads_back_masked_from_config_json_and_config_xml_and_is_kept_when_they_are_written_back()
+    public async Task A_git_url_password_reaches_git_only_through_a_credential_helper_reads_back_masked_and_is_kept_when_written_back()
     {
         using var repo = GitRepo.Create();
         repo.Commit("hello.txt", "hello one\n", "First commit");
-        // The repository over git's dumb HTTP protocol, so a URL with userinfo can be checked out; the
-        // server takes any password, so the step checks GIT_URL itself (by digest: the password must
-        // not be written into the job's own steps).
+        // The repository over git's dumb HTTP protocol behind Basic authentication, so the checkout
+        // works only when the URL's password reaches git; the step checks GIT_URL itself (by digest:
+        // the password must not be written into the job's own steps).
         var served = Directory.CreateTempSubdirectory("valet-http-git-");
         repo.Git("clone", "-q", "--bare", repo.Dir, Path.Combine(served.FullName, "repo.git"));
         repo.Git("-C", Path.Combine(served.FullName, "repo.git"), "update-server-info");
-        using var http = Process.Start(new ProcessStartInfo("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", served.FullName])
+        using var http = Process.Start(new ProcessStartInfo("python3", ["-u", "-c", BasicAuthGitServer, served.FullName, "ci-user:s3cret-7Qz"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -336,7 +336,9 @@ public sealed class ScmTriggerTests
             // sh -e: the digest check passed, or the build would have failed before these lines.
             Assert.Contains("\nurl as configured\n", console);
             Assert.Contains("\nhello one\n", console);
-            foreach (var text in new[] { json, xml, xmlAgain, console })
+            var clone = await File.ReadAllTextAsync(Path.Combine(valet.Home, "workspace", "app", ".git", "config"), TestContext.Current.CancellationToken);
+            Assert.Contains($"url = http://ci-user@127.0.0.1:{port}/repo.git", clone);
+            foreach (var text in new[] { json, xml, xmlAgain, console, clone })
                 Assert.DoesNotContain("s3cret", text);
         }
         finally
@@ -346,4 +348,22 @@ public sealed class ScmTriggerTests
             served.Delete(recursive: true);
         }
     }
+
+    /// <summary>Serves a directory (argument 1) to requests with Basic credentials `user:password` (argument 2) only.</summary>
+    const string BasicAuthGitServer = """
+        import base64, functools, http.server, sys
+        wanted = "Basic " + base64.b64encode(sys.argv[2].encode()).decode()
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                if self.headers.get("Authorization") != wanted:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                super().do_GET()
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=sys.argv[1]))
+        print("Serving HTTP on 127.0.0.1 port", server.server_address[1], flush=True)
+        server.serve_forever()
+        """;
 }
