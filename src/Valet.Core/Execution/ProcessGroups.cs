@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace Valet.Core.Execution;
@@ -52,7 +51,7 @@ public sealed partial class ProcessGroups(ValetHome home, ILogger<ProcessGroups>
         {
             if (Read(file) is { } recorded && recorded.Boot == BootId.Value && Matches(recorded.Group, recorded.Start))
             {
-                _ = kill(-recorded.Group, SigKill);
+                ProcessGroupSignals.Send(recorded.Group, ProcessGroupSignals.Kill);
                 Log.KilledLeftover(logger, recorded.Group);
                 killed++;
             }
@@ -110,13 +109,6 @@ public sealed partial class ProcessGroups(ValetHome home, ILogger<ProcessGroups>
             return null;
         return (group, start);
     }
-
-    const int SigKill = 9;
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable SYSLIB1054 // a plain int call: no marshalling for the generator to improve
-    static extern int kill(int pid, int sig);
-#pragma warning restore SYSLIB1054
 
     static partial class Log
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace Valet.Core.Execution;
@@ -98,28 +97,25 @@ public sealed partial class ProcessRunner(ProcessGroups groups, ILogger<ProcessR
     /// <summary>SIGTERM to what is left of the group, up to <see cref="KillGrace"/> for it to go, then SIGKILL.</summary>
     static async Task EndGroupAsync(int processGroup)
     {
-        if (!GroupExists(processGroup))
+        if (!ProcessGroupSignals.Exists(processGroup))
             return;
-        Signal(processGroup, SigTerm);
+        ProcessGroupSignals.Send(processGroup, ProcessGroupSignals.Term);
         var deadline = Environment.TickCount64 + (long)KillGrace.TotalMilliseconds;
-        while (GroupExists(processGroup) && Environment.TickCount64 < deadline)
+        while (ProcessGroupSignals.Exists(processGroup) && Environment.TickCount64 < deadline)
             await Task.Delay(50, CancellationToken.None);
-        Signal(processGroup, SigKill);
+        ProcessGroupSignals.Send(processGroup, ProcessGroupSignals.Kill);
     }
-
-    /// <summary>Whether any process of the group is alive (signal 0 checks without sending).</summary>
-    public static bool GroupExists(int processGroup) => kill(-processGroup, 0) == 0;
 
     /// <summary>SIGTERM to the group, a grace period, then SIGKILL to the group and the tree.</summary>
     async Task KillGroupAsync(Process process)
     {
         try
         {
-            Signal(process.Id, SigTerm);
+            ProcessGroupSignals.Send(process.Id, ProcessGroupSignals.Term);
             using var grace = new CancellationTokenSource(KillGrace);
             try { await process.WaitForExitAsync(grace.Token); }
             catch (OperationCanceledException) { }
-            Signal(process.Id, SigKill);
+            ProcessGroupSignals.Send(process.Id, ProcessGroupSignals.Kill);
             if (!process.HasExited)
                 process.Kill(entireProcessTree: true);
         }
@@ -128,16 +124,6 @@ public sealed partial class ProcessRunner(ProcessGroups groups, ILogger<ProcessR
             Log.KillFailed(logger, e, process.Id);
         }
     }
-
-    const int SigTerm = 15;
-    const int SigKill = 9;
-
-    static void Signal(int processGroup, int signal) => _ = kill(-processGroup, signal);
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable SYSLIB1054 // a plain int call: no marshalling for the generator to improve
-    static extern int kill(int pid, int sig);
-#pragma warning restore SYSLIB1054
 
     static partial class Log
     {

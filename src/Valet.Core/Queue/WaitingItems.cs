@@ -49,12 +49,12 @@ internal sealed class SharedWaitingItems : IWaitingItems
     // in it, so with several servers a job may pass server.maxQueuedPerJob by what they queued within
     // one second; one server never passes it.
     readonly System.Collections.Concurrent.ConcurrentDictionary<long, (long Count, long At)> counted = new();
-    static readonly long Recount = TimeSpan.FromSeconds(1).Ticks;
+    const long RecountMilliseconds = 1000;
 
     public async Task<bool> HasRoomAsync(Session s, long jobId, long max)
     {
-        var now = System.Diagnostics.Stopwatch.GetTimestamp() * TimeSpan.TicksPerSecond / System.Diagnostics.Stopwatch.Frequency;
-        if (!counted.TryGetValue(jobId, out var known) || known.Count >= max || now - known.At > Recount)
+        var now = Environment.TickCount64;
+        if (!counted.TryGetValue(jobId, out var known) || known.Count >= max || now - known.At > RecountMilliseconds)
             counted[jobId] = known = (await s.QueryFirstOrDefaultAsync<long>(CountQueued, new { JobId = jobId, Max = max }), now);
         return known.Count < max;
     }

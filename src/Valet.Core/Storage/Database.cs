@@ -121,8 +121,12 @@ public sealed class Session(DbConnection connection, DbTransaction? transaction,
         if (args is null)
             return null;
         var properties = StatementCache.PropertiesOf(args.GetType());
-        if (!properties.Any(p => p.GetValue(args) is string t && t.Contains('\0', StringComparison.Ordinal)
-                || p.GetValue(args) is IEnumerable<string?> list && list.Any(t => t is not null && t.Contains('\0', StringComparison.Ordinal))))
+        if (!properties.Any(p => p.GetValue(args) switch
+            {
+                string t => HasNul(t),
+                IEnumerable<string?> list => list.Any(HasNul),
+                _ => false,
+            }))
             return args;
         var clean = new DynamicParameters();
         foreach (var p in properties)
@@ -134,6 +138,8 @@ public sealed class Session(DbConnection connection, DbTransaction? transaction,
             });
         return clean;
     }
+
+    static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
 
     static string Clean(string text) => text.Replace('\0', '\uFFFD');
 

@@ -41,6 +41,28 @@ public sealed class SqliteFaultTests
         return p.ExitCode == 0 ? output.Trim() : null;
     }
 
+    /// <summary>
+    /// New items of 2 KB each until one is refused, which must be a 503 `store-failed` with Retry-After;
+    /// the values of those acknowledged before it are added to <paramref name="acknowledged"/>.
+    /// </summary>
+    static async Task TriggerUntilRefusedAsync(HttpClient client, List<string> acknowledged, int attempts)
+    {
+        var padding = new string('x', 2000);
+        for (var i = 0; i < attempts; i++)
+        {
+            using var response = await client.GetAsync($"buildByToken/buildWithParameters?job=p&token=secret&v={i}-{padding}", Ct);
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                acknowledged.Add($"{i}-{padding}");
+                continue;
+            }
+            response.AssertStatus(HttpStatusCode.ServiceUnavailable, "store-failed");
+            Assert.Equal(TimeSpan.FromSeconds(10), response.Headers.RetryAfter!.Delta);
+            return;
+        }
+        Assert.Fail($"none of {attempts} new items was refused");
+    }
+
     /// <summary>Takes every free byte of the filesystem holding <paramref name="path"/>.</summary>
     static void Fill(string path)
     {
@@ -96,25 +118,7 @@ public sealed class SqliteFaultTests
             Fill(filler);
 
             // New items grow the write-ahead log, which soon needs a block the disk no longer has.
-            var padding = new string('x', 2000);
-            HttpResponseMessage? refused = null;
-            for (var i = 0; i < 5000 && refused is null; i++)
-            {
-                var response = await client.GetAsync($"buildByToken/buildWithParameters?job=p&token=secret&v={i}-{padding}", Ct);
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    acknowledged.Add($"{i}-{padding}");
-                    response.Dispose();
-                }
-                else
-                    refused = response;
-            }
-            Assert.NotNull(refused);
-            using (refused)
-            {
-                refused.AssertStatus(HttpStatusCode.ServiceUnavailable, "store-failed");
-                Assert.Equal(TimeSpan.FromSeconds(10), refused.Headers.RetryAfter!.Delta);
-            }
+            await TriggerUntilRefusedAsync(client, acknowledged, attempts: 5000);
             using (var again = await client.GetAsync("buildByToken/buildWithParameters?job=p&token=secret&v=again", Ct))
                 again.AssertStatus(HttpStatusCode.ServiceUnavailable, "store-failed");
             using (var health = await client.GetAsync("healthz", Ct))
@@ -181,25 +185,7 @@ public sealed class SqliteFaultTests
             acknowledged.Add("before");
             Fill(Path.Combine(backing, "filler"));
 
-            var padding = new string('x', 2000);
-            HttpResponseMessage? refused = null;
-            for (var i = 0; i < 2000 && refused is null; i++)
-            {
-                var response = await client.GetAsync($"buildByToken/buildWithParameters?job=p&token=secret&v={i}-{padding}", Ct);
-                if (response.StatusCode == HttpStatusCode.Created)
-                {
-                    acknowledged.Add($"{i}-{padding}");
-                    response.Dispose();
-                }
-                else
-                    refused = response;
-            }
-            Assert.NotNull(refused);
-            using (refused)
-            {
-                refused.AssertStatus(HttpStatusCode.ServiceUnavailable, "store-failed");
-                Assert.Equal(TimeSpan.FromSeconds(10), refused.Headers.RetryAfter!.Delta);
-            }
+            await TriggerUntilRefusedAsync(client, acknowledged, attempts: 2000);
             using (var health = await client.GetAsync("healthz", Ct))
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             var critical = SingleCritical(valet);
