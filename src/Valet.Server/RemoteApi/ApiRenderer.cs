@@ -135,7 +135,8 @@ public static class ApiRenderer
         }
         var element = new XElement(wrapper);
         if (nodes is null)
-            element.Add(Scalar(result));
+            // A string the xpath wrote itself (a literal, concat()) may hold what XML cannot.
+            element.Add(XmlSafe(Scalar(result)));
         else
             // An attribute becomes an element of its name: several same-named attributes can't share one element.
             foreach (var node in nodes)
