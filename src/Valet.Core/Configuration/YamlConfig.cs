@@ -1,4 +1,5 @@
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace Valet.Core.Configuration;
@@ -14,6 +15,8 @@ public static class YamlConfig
 
     public static ConfigDocument Read(string source, string text)
     {
+        if (AliasBeforeItsAnchor(source, text) is { } refused)
+            return refused;
         var stream = new YamlStream();
         var parser = new Parser(new StringReader(text));
         try
@@ -46,6 +49,49 @@ public static class YamlConfig
         return new(root is ConfigScalar { IsNull: true } ? null : root, []);
     }
 
+    /// <summary>
+    /// An alias must follow its anchor's whole node (YAML 1.2, 3.2.2.2). YamlDotNet's node builder keeps
+    /// an alias to a node not complete yet (later, or one that contains the alias) as a placeholder, and
+    /// two such placeholders as keys of one mapping overflow the stack when it compares them: so they are
+    /// refused from the events, before any node is built. Other errors are left to the load to report.
+    /// </summary>
+    static ConfigDocument? AliasBeforeItsAnchor(string source, string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        var complete = new HashSet<AnchorName>();
+        var open = new Stack<AnchorName>();
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case DocumentStart:
+                        complete.Clear();
+                        break;
+                    case AnchorAlias alias when !complete.Contains(alias.Value):
+                        return Failed(source, alias.Start.Line, open.Contains(alias.Value)
+                            ? $"the alias *{alias.Value} stands inside the value of &{alias.Value}, which cannot contain itself"
+                            : $"the alias *{alias.Value} comes before its anchor &{alias.Value}, or there is none");
+                    case SequenceStart or MappingStart:
+                        open.Push(((NodeEvent)parser.Current).Anchor);
+                        break;
+                    case SequenceEnd or MappingEnd:
+                        if (open.Pop() is { IsEmpty: false } anchor)
+                            complete.Add(anchor);
+                        break;
+                    case Scalar { Anchor.IsEmpty: false } scalar:
+                        complete.Add(scalar.Anchor);
+                        break;
+                }
+            }
+        }
+        catch (Exception e) when (e is YamlException or ArgumentException or InvalidOperationException)
+        {
+        }
+        return null;
+    }
+
     static ConfigDocument Failed(string source, long line, string message) => new(null, [new ConfigError(new SourceLocation(source, line, ""), message)]);
 
     static bool IsNull(YamlScalarNode node) =>
@@ -53,7 +99,6 @@ public static class YamlConfig
 
     sealed class Converter(string source)
     {
-        readonly HashSet<YamlNode> open = new(ReferenceEqualityComparer.Instance);
         int count;
 
         public ConfigError? Error { get; private set; }
@@ -65,22 +110,13 @@ public static class YamlConfig
                 return new ConfigScalar(at, "", IsNull: true);
             if (++count > MaxValues)
                 return Stop(at, $"the file expands to more than {MaxValues} values (through aliases)");
-            if (!open.Add(node))
-                return Stop(at, "an alias makes this value contain itself");
-            try
+            return node switch
             {
-                return node switch
-                {
-                    YamlMappingNode map => new ConfigMapping(at, [.. map.Children.Select(c => Entry(c.Key, c.Value, path))]),
-                    YamlSequenceNode list => new ConfigList(at, [.. list.Children.Select((item, i) => Convert(item, $"{path}[{i}]"))]),
-                    YamlScalarNode scalar => new ConfigScalar(at, scalar.Value ?? "", IsNull(scalar)),
-                    _ => Stop(at, "unsupported YAML node"),
-                };
-            }
-            finally
-            {
-                open.Remove(node);
-            }
+                YamlMappingNode map => new ConfigMapping(at, [.. map.Children.Select(c => Entry(c.Key, c.Value, path))]),
+                YamlSequenceNode list => new ConfigList(at, [.. list.Children.Select((item, i) => Convert(item, $"{path}[{i}]"))]),
+                YamlScalarNode scalar => new ConfigScalar(at, scalar.Value ?? "", IsNull(scalar)),
+                _ => Stop(at, "unsupported YAML node"),
+            };
         }
 
         ConfigEntry Entry(YamlNode key, YamlNode value, string path)

@@ -94,13 +94,34 @@ public sealed class ConfigValidatorTests
         Assert.Equal("missing required key 'name'", error.Message);
     }
 
+    [Theory]
+    [InlineData("{*a : 1, *a : 2}\n")]
+    [InlineData("jobs:\n  - {*x : 1, *y : 2}\nother: &x 1\n")]
+    [InlineData("? *a\n? *b\n")]
+    public void An_alias_before_its_anchor_is_an_error_not_a_crash(string yaml)
+    {
+        var document = YamlConfig.Read("valet.yaml", yaml);
+
+        Assert.Null(document.Root);
+        Assert.Matches(@"^valet\.yaml:\d+: the alias \*\w comes before its anchor &\w, or there is none$", Assert.Single(document.Errors).ToString());
+    }
+
+    [Fact]
+    public void A_recursive_anchor_used_as_two_keys_of_its_own_mapping_is_an_error_not_a_crash()
+    {
+        var document = YamlConfig.Read("valet.yaml", "&a {*a : 1, *a : 2}\n");
+
+        Assert.Null(document.Root);
+        Assert.Equal("valet.yaml:1: the alias *a stands inside the value of &a, which cannot contain itself", Assert.Single(document.Errors).ToString());
+    }
+
     [Fact]
     public void An_alias_that_contains_itself_is_an_error_not_a_hang()
     {
         var document = YamlConfig.Read("valet.yaml", "jobs: &a\n  - *a\n");
 
         Assert.Null(document.Root);
-        Assert.Equal("valet.yaml:1: jobs[0]: an alias makes this value contain itself", Assert.Single(document.Errors).ToString());
+        Assert.Equal("valet.yaml:2: the alias *a stands inside the value of &a, which cannot contain itself", Assert.Single(document.Errors).ToString());
     }
 
     [Fact]
