@@ -13,8 +13,8 @@ public sealed class ConsoleChunks(Database db, TimeProvider time)
     public const int ChunkSize = 64 * 1024;
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
 
-    // Rows per read while copying: at most 1 MiB held, however long the console.
-    const int PageRows = 16;
+    // Rows per read while copying: at most 512 KiB held per reader, however long the console.
+    const int PageRows = 8;
 
     sealed record Tail(long ByteOffset, long Length, byte[] Bytes);
 
