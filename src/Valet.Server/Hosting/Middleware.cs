@@ -64,6 +64,10 @@ public sealed class BodyLimitMiddleware(RequestDelegate next)
 {
     public const long Limit = 1024 * 1024;
     public const long DrainLimit = 8 * Limit;
+    public const string TooLargeMessage = "The request body is larger than 1 MiB";
+
+    /// <summary>The answer to a body over the limit, for an endpoint that knows it from Content-Length before reading.</summary>
+    public static IResult TooLarge() => Http.Error(413, "body-too-large", TooLargeMessage);
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -94,17 +98,17 @@ public sealed class BodyLimitMiddleware(RequestDelegate next)
         int Room(int wanted)
         {
             if (announced > Limit || read > Limit)
-                throw new BadHttpRequestException("The request body is larger than 1 MiB", StatusCodes.Status413PayloadTooLarge);
+                throw Refused();
             return (int)Math.Min(wanted, Limit + 1 - read);
         }
 
         int Count(int n)
         {
             read += n;
-            if (read > Limit)
-                throw new BadHttpRequestException("The request body is larger than 1 MiB", StatusCodes.Status413PayloadTooLarge);
-            return n;
+            return read > Limit ? throw Refused() : n;
         }
+
+        static BadHttpRequestException Refused() => new(TooLargeMessage, StatusCodes.Status413PayloadTooLarge);
 
         public override void Flush() { }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
@@ -126,7 +130,7 @@ public sealed partial class ErrorBoundaryMiddleware(RequestDelegate next, ILogge
         {
             if (!context.Response.HasStarted)
                 await Http.WriteErrorAsync(context, e.StatusCode, e.StatusCode == 413 ? "body-too-large" : "bad-request",
-                    e.StatusCode == 413 ? "The request body is larger than 1 MiB" : "The request could not be read");
+                    e.StatusCode == 413 ? BodyLimitMiddleware.TooLargeMessage : "The request could not be read");
         }
         // Kestrel reports a chunk size past 32 bits as an IOException around an OverflowException,
         // not as the BadHttpRequestException of every other framing error.

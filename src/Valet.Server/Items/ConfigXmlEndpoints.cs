@@ -16,7 +16,6 @@ namespace Valet.Server.Items;
 /// </summary>
 public static partial class ConfigXmlEndpoints
 {
-    const long MaxBody = BodyLimitMiddleware.Limit;
     const int MaxWarnings = 20;
     static readonly string[] ReadMethods = ["GET", "HEAD"];
 
@@ -72,18 +71,18 @@ public static partial class ConfigXmlEndpoints
         if (!string.IsNullOrEmpty(mode))
             return Http.Error(400, "bad-mode", $"mode '{mode}' is not supported (copy, or none with a config.xml body)");
         if (await ReadBodyAsync(context, ct) is not { } body)
-            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+            return BodyLimitMiddleware.TooLarge();
         var saved = await xml.SaveAsync(fullName, body, create: true, ct);
         return Answer(context, saved, loggers, Http.Empty(200));
     }
 
     static async Task<string?> ReadBodyAsync(HttpContext context, CancellationToken ct)
     {
-        if (context.Request.ContentLength > MaxBody)
+        if (context.Request.ContentLength > BodyLimitMiddleware.Limit)
             return null;
         using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
-        var body = await reader.ReadToEndAsync(ct);
-        return body.Length > MaxBody ? null : body;
+        // Past the limit the body itself refuses to be read (BodyLimitMiddleware).
+        return await reader.ReadToEndAsync(ct);
     }
 
     static IResult Answer(HttpContext context, ItemXml.Saved saved, ILoggerFactory loggers, IResult success)
@@ -112,7 +111,7 @@ public static partial class ConfigXmlEndpoints
         if (item.Item.ManagedBy is not null)
             return ItemConfigEndpoints.ManagedByFile(item.Item);
         if (await ReadBodyAsync(context, ct) is not { } body)
-            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+            return BodyLimitMiddleware.TooLarge();
         var saved = await xml.SaveAsync(item.Item.FullName, body, create: false, ct);
         return Answer(context, saved, loggers, Http.Empty(200));
     }
@@ -157,7 +156,7 @@ public static partial class ConfigXmlEndpoints
         var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
         if (problem != RequestInputs.Problem.None)
             return problem == RequestInputs.Problem.TooLarge
-                ? Http.Error(413, "body-too-large", "The request body is larger than 1 MiB")
+                ? BodyLimitMiddleware.TooLarge()
                 : Http.Error(400, "bad-body", "The request body could not be read");
         var description = inputs.First("description") ?? "";
         await db.WriteAsync(async s =>

@@ -20,7 +20,6 @@ namespace Valet.Server.Items;
 /// </summary>
 public static class ItemConfigEndpoints
 {
-    const long MaxBody = BodyLimitMiddleware.Limit;
 
     public static IResult ManagedByFile(Item item) =>
         Http.Error(409, "managed-by-file", $"{item.FullName} is managed by the configuration file {item.ManagedBy}: change it there");
@@ -59,8 +58,8 @@ public static class ItemConfigEndpoints
             return ManagedByFile(item);
         }
 
-        if (context.Request.ContentLength > MaxBody)
-            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+        if (context.Request.ContentLength > BodyLimitMiddleware.Limit)
+            return BodyLimitMiddleware.TooLarge();
         string body;
         using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
             body = await reader.ReadToEndAsync(ct);

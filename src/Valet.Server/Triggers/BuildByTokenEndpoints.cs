@@ -35,8 +35,7 @@ sealed record TokenAnswer(int Status, string? Reason, string Message)
 /// </summary>
 public static partial class BuildByTokenEndpoints
 {
-    const long MaxBody = BodyLimitMiddleware.Limit;
-    static readonly TokenAnswer BodyTooLarge = new(413, "body-too-large", "The request body is larger than 1 MiB");
+    static readonly TokenAnswer BodyTooLarge = new(413, "body-too-large", BodyLimitMiddleware.TooLargeMessage);
     public const string NoSuchJobMessage = "No such job, or it cannot be triggered with a token";
     public const string LogCategory = "Valet.Triggers.BuildByToken";
 
@@ -94,7 +93,7 @@ public static partial class BuildByTokenEndpoints
                 context.Response.Headers.WWWAuthenticate = "Basic realm=\"Valet\"";
                 return new(401, "bad-credentials", "Invalid user name, password or API token");
             }
-            if (request.ContentLength > MaxBody)
+            if (request.ContentLength > BodyLimitMiddleware.Limit)
                 return BodyTooLarge;
             var (inputs, problem) = await RequestInputs.ReadWholeBodyAsync(context, ct);
             switch (problem)

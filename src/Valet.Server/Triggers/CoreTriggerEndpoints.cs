@@ -31,7 +31,7 @@ public static class CoreTriggerEndpoints
     {
         var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
         if (problem == RequestInputs.Problem.TooLarge)
-            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+            return BodyLimitMiddleware.TooLarge();
         if (problem == RequestInputs.Problem.BadBody)
             return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
         var (refusal, _) = await AuthorizeAsync(context, target, inputs, HttpMethods.IsPost(context.Request.Method), tokens, access, time, ct);
@@ -56,7 +56,7 @@ public static class CoreTriggerEndpoints
         var request = context.Request;
         var (inputs, problem) = await RequestInputs.ReadAsync(context, ct);
         if (problem == RequestInputs.Problem.TooLarge)
-            return Http.Error(413, "body-too-large", "The request body is larger than 1 MiB");
+            return BodyLimitMiddleware.TooLarge();
         if (problem == RequestInputs.Problem.BadBody)
             return Http.Error(400, "bad-body", "The request body could not be parsed as a form");
         var delay = inputs.First("delay");
